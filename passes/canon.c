@@ -1,0 +1,58 @@
+/* passes/canon.c — canonicalization: ops that compute nothing at inference time disappear.
+ * Identity, Cast to the type the value already has, and Dropout (inference mode, mask unused). */
+#include "passes.h"
+
+#include <string.h>
+
+/* Make `out`'s readers read `in`.  A graph output keeps its ONNX name, which is part of the generated API:
+ * when `in` is an internal value it takes the output's name over; otherwise the node must stay. */
+static bool forward(IrGraph *g, IrNode *node, uint32_t in, uint32_t out)
+{
+    IrValue *vo = ir_val(g, out), *vi = ir_val(g, in);
+    if (vo->flags & V_OUTPUT) {
+        if (vi->flags & (V_INPUT | V_OUTPUT | V_PARAM | V_CONST) || vi->producer == IR_NONE) return false;
+        const char *name = vo->name;
+        vo->name = ir_unique_name(g, m2c_sprintf(g->arena, "%s_replaced", name));
+        m2c_map_put(g->arena, &g->value_by_name, vo->name, out);
+        m2c_map_put(g->arena, &g->value_by_name, vi->name, IR_NONE);
+        vi->name = name;
+        m2c_map_put(g->arena, &g->value_by_name, name, in);
+    }
+    ir_replace_uses(g, out, in);
+    ir_node_kill(g, ir_node_id(g, node));
+    return true;
+}
+
+bool pass_canon(IrGraph *g)
+{
+    bool changed = false;
+    ir_fill_uses(g);
+    for (uint32_t n = 0; n < g->nodes.n; n++) {
+        IrNode *node = &g->nodes.v[n];
+        if (node->dead || node->nout < 1 || node->out[0] == IR_NONE || node->nin < 1 || node->in[0] == IR_NONE)
+            continue;
+        uint32_t in = node->in[0], out = node->out[0];
+        switch (node->op) {
+        case IR_OP_IDENTITY:
+            changed |= forward(g, node, in, out);
+            break;
+        case IR_OP_CAST:
+            if (ir_val(g, in)->dtype != DT_UNDEF && ir_val(g, in)->dtype == ir_val(g, out)->dtype)
+                changed |= forward(g, node, in, out);
+            break;
+        case IR_OP_DROPOUT: {
+            double training = 0;
+            uint32_t tm = ir_input(node, 2);
+            if (tm != IR_NONE && !ir_value_scalar_f64(g, tm, &training)) break;   /* decided at run time */
+            if (g->nuses_for != g->values.n) ir_fill_uses(g);
+            bool mask_used = node->nout > 1 && node->out[1] != IR_NONE &&
+                             (ir_val(g, node->out[1])->flags & V_OUTPUT || ir_use_count(g, node->out[1]) > 0);
+            if (training == 0 && !mask_used) changed |= forward(g, node, in, out);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return changed;
+}

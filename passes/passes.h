@@ -1,0 +1,76 @@
+/* passes/passes.h — table of contents of the passes/ layer.
+ *
+ * A pass is `bool pass_x(IrGraph *g)`: it returns true if it changed the graph and reports problems with the
+ * model through m2c_error() (the pipeline stops when the error count grows).  Passes mark nodes dead and
+ * rewire inputs; the pipeline calls ir_compact() after each pass, so analyses are recomputed, not patched.
+ *
+ * The pipeline (pipeline.c), as `inspect --after PASS` names the stages:
+ *   infer  — dtypes, symbolic shapes and known contents of small integer values (symval), every op, opset 13–23
+ *   fold   — constant folding through the reference evaluator; shape idioms become symbolic constants
+ *   dce    — dead nodes, unused constants and initializers
+ *   canon  — Identity, no-op Cast, inference-mode Dropout removed
+ * infer → fold → dce repeat until nothing changes.
+ */
+#ifndef PASSES_H
+#define PASSES_H
+
+#include "ir.h"
+
+/*
+ * pipeline.c
+ */
+typedef struct {
+    const char *name;
+    bool (*run)(IrGraph *g);
+} PassInfo;
+
+extern const PassInfo pass_list[];            /* NULL-terminated, in pipeline order */
+const PassInfo *pass_find(const char *name);
+/* Runs the pipeline; stop_after: stop after the first run of that pass (NULL: run all).  Returns false if
+ * an error was reported. */
+bool pass_run_pipeline(IrGraph *g, const char *stop_after);
+/* Runs the named passes in order, separated by commas ("infer,fold"), each followed by ir_compact(). */
+bool pass_run_list(IrGraph *g, const char *names);
+
+/*
+ * infer.c, infer_*.c — one rule per row of ops.def.
+ *
+ * pass_infer walks the nodes in order and, for each, calls the op's rule, which sets the dtype and shape
+ * of every output (ir_value_set_shape) from its inputs, attributes and known input contents, and reports
+ * bad input with m2c_error(&n->loc, ...).  Then symval_eval() records the contents of small integer
+ * outputs when they follow from the inputs' known contents.  Unknown output dims become fresh symbols
+ * (ir_dim_fresh), never an export-time size.  pass_infer recomputes every shape from the graph inputs each
+ * time it runs (it is idempotent), except for IR_OP_UNKNOWN nodes, whose outputs keep the value_info
+ * shapes the importer recorded.
+ */
+bool pass_infer(IrGraph *g);
+bool infer_node(IrGraph *g, IrNode *n);       /* one node: rule + symval; false after an error */
+
+/*
+ * symval.c — symbolic contents of small integer tensors (the exporters' shape arithmetic):
+ * Shape, Size, Gather, Concat, Unsqueeze, Squeeze, Slice, Reshape/Flatten of 1-D, Cast, Identity,
+ * Add/Sub/Mul/Div/Mod/Neg/Max/Min, Equal/Where over dims, ConstantOfShape/Range/Expand of small results.
+ */
+enum { SYMVAL_MAX = 64 };                     /* larger tensors are never tracked element by element */
+void symval_eval(IrGraph *g, IrNode *n);
+
+/*
+ * fold.c — constant folding.  A node whose inputs are all constants is evaluated by the reference evaluator
+ * (runtime/ref) and replaced by its result; a value whose contents are known symbolically becomes a symbolic
+ * constant (a value with symval and no producer).  Folding never grows the weights: a result is folded only
+ * if it is small (FOLD_SMALL_BYTES) or no larger than the constant inputs that die with it.
+ */
+enum { FOLD_SMALL_BYTES = 4096 };
+bool pass_fold(IrGraph *g);
+
+/*
+ * dce.c
+ */
+bool pass_dce(IrGraph *g);
+
+/*
+ * canon.c
+ */
+bool pass_canon(IrGraph *g);
+
+#endif
