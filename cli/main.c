@@ -1,3 +1,40 @@
-/* cli/main.c — placeholder entry point until the CLI lands in the next commit. */
-#include "m2c.h"
-int main(void) { return 0; }
+/* cli/main.c — `ml2candle`: dispatch to a subcommand.  The only place that calls exit codes final. */
+#include "cli.h"
+
+#include <string.h>
+
+void cli_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS]\n"
+            "       ml2candle --help | --version\n"
+            "\n"
+            "inspect   import the model, run the passes and report inputs and outputs (symbolic dims), opsets,\n"
+            "          ops, parameters, repeated layers and every unsupported node\n"
+            "  --json         the report as JSON\n"
+            "  --dot FILE     write the graph after the passes as Graphviz\n"
+            "  --after PASS   print the IR text after PASS (import, infer, fold, dce, canon) instead\n"
+            "\n"
+            "exit codes: 0 ok, 1 invalid or unsupported model, 2 usage, 3 I/O\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stderr);
+        return M2C_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        cli_usage(stdout);
+        return M2C_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ml2candle %s\n", M2C_VERSION);
+        return M2C_EXIT_OK;
+    }
+    if (strcmp(cmd, "inspect") == 0) return cli_inspect(argc - 1, argv + 1);
+    fprintf(stderr, "ml2candle: unknown command '%s'\n", cmd);
+    cli_usage(stderr);
+    return M2C_EXIT_USAGE;
+}

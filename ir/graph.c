@@ -51,9 +51,26 @@ IrGraph *ir_graph_new(const char *name)
     return g;
 }
 
+typedef struct IrCleanup {
+    struct IrCleanup *next;
+    void (*fn)(void *arg);
+    void *arg;
+} IrCleanup;
+
+void ir_graph_on_free(IrGraph *g, void (*fn)(void *arg), void *arg)
+{
+    IrCleanup *c = m2c_alloc(g->arena, sizeof *c);
+    c->fn = fn;
+    c->arg = arg;
+    c->next = g->cleanups;
+    g->cleanups = c;
+}
+
 void ir_graph_free(IrGraph *g)
 {
-    if (g) m2c_arena_free(g->arena);
+    if (!g) return;
+    for (IrCleanup *c = g->cleanups; c; c = c->next) c->fn(c->arg);
+    m2c_arena_free(g->arena);
 }
 
 IrValue *ir_val(IrGraph *g, uint32_t v)

@@ -195,6 +195,7 @@ typedef struct IrGraph {
     M2cMap value_by_name;
     M2cMap scope_by_path;
     struct IrDimTable *dimtab;
+    struct IrCleanup *cleanups;   /* run by ir_graph_free: unmapping weight files */
     /* Uses (ir_fill_uses): uses of value v are use_node[use_start[v] .. use_start[v+1]). */
     uint32_t *use_start, *use_node;
     uint32_t nuses_for;        /* value count the use lists were built for */
@@ -254,6 +255,7 @@ uint32_t ir_dim_count(const IrGraph *g);
  */
 IrGraph *ir_graph_new(const char *name);
 void ir_graph_free(IrGraph *g);
+void ir_graph_on_free(IrGraph *g, void (*fn)(void *arg), void *arg);
 uint32_t ir_value_new(IrGraph *g, const char *name);           /* name NULL: a fresh unique name */
 uint32_t ir_value_lookup(const IrGraph *g, const char *name);  /* IR_NONE if absent */
 const char *ir_unique_name(IrGraph *g, const char *hint);

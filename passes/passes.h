@@ -73,4 +73,15 @@ bool pass_dce(IrGraph *g);
  */
 bool pass_canon(IrGraph *g);
 
+/*
+ * scope.c — the module tree the scopes describe: repeated blocks (`encoder.layer.0 … layer.N-1`).
+ */
+typedef struct {
+    const char *path;          /* "encoder.layer" */
+    uint32_t count;            /* N */
+    const char *cls;           /* class of the repeated module, short form ("BertLayer"), or NULL */
+} ScopeLayers;
+uint32_t pass_scope_layers(IrGraph *g, ScopeLayers **out);
+const char *pass_scope_short_class(const char *cls);   /* "a.b.BertLayer" -> "BertLayer" */
+
 #endif

@@ -1,0 +1,630 @@
+/* frontend/onnx_import.c — ModelProto to IrGraph.
+ *
+ * The model file is mapped; wire.c re-encodes it without the large raw_data fields (they stay in the map,
+ * referenced) and protobuf-c decodes that skeleton into the graph's arena.  Then, in order: opsets,
+ * initializers (also those listed as inputs), inputs with symbolic dims, nodes (Constant nodes become
+ * constants; every other node keeps its op, even an unknown one, so that all unsupported nodes are listed
+ * at once), node inputs resolved by name, outputs, value_info hints, a cycle check, upgrades to the newest
+ * op signatures, and module scopes.  Every problem is reported; any error means no graph. */
+#include "import.h"
+
+#include <ctype.h>
+#include <libgen.h>
+#include <string.h>
+
+#define MAX_DIM ((int64_t)1 << 40)
+
+static void *pb_alloc(void *arena, size_t n)
+{
+    return m2c_alloc(arena, n);
+}
+
+static void pb_free(void *arena, void *p)
+{
+    (void)arena, (void)p;   /* the arena goes all at once */
+}
+
+static const char *str_or(const char *s, const char *dflt)
+{
+    return s ? s : dflt;
+}
+
+/* dim_param names become identifiers, so they print, parse and name Rust variables. */
+static const char *symbol_name(M2cArena *a, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = m2c_alloc(a, n + 2);
+    size_t k = 0;
+    if (n == 0 || isdigit((unsigned char)s[0])) out[k++] = '_';
+    for (size_t i = 0; i < n; i++) out[k++] = isalnum((unsigned char)s[i]) ? s[i] : '_';
+    out[k] = 0;
+    return out;
+}
+
+static SrcLoc node_loc(const Onnx__NodeProto *np, int32_t index)
+{
+    return (SrcLoc){str_or(np->name, ""), index, str_or(np->op_type, "?")};
+}
+
+/* --- types ----------------------------------------------------------------------------------------------- */
+
+static const char *type_case_name(Onnx__TypeProto__ValueCase c)
+{
+    switch (c) {
+    case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE: return "a sequence";
+    case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: return "a map";
+    case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE: return "an optional";
+    case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE: return "a sparse tensor";
+    case ONNX__TYPE_PROTO__VALUE_OPAQUE_TYPE: return "an opaque";
+    default: return "no";
+    }
+}
+
+/* Sets value v's dtype and shape from a ValueInfoProto.  `strict` (graph inputs and outputs): a type we
+ * cannot handle is an error; otherwise (value_info hints) it is ignored. */
+static void set_value_type(Importer *imp, uint32_t v, const Onnx__ValueInfoProto *vi, const char *role, bool strict)
+{
+    IrGraph *g = imp->g;
+    const char *name = ir_val(g, v)->name;
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+        if (strict && (tp || strcmp(role, "input") == 0))
+            m2c_error(NULL, "graph %s '%s' has %s type; only tensors are supported", role, name,
+                      tp ? type_case_name(tp->value_case) : "no");
+        return;
+    }
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    IrDType dt = (IrDType)tt->elem_type;
+    if (!ir_dtype_supported(dt)) {
+        if (strict) {
+            if ((unsigned)dt > DT_ONNX_MAX || dt == DT_UNDEF)
+                m2c_error(NULL, "graph %s '%s' has unknown element type %d", role, name, (int)dt);
+            else
+                m2c_error(NULL, "graph %s '%s' has element type %s, which is not supported", role, name,
+                          ir_dtype_onnx_name(dt));
+        }
+        return;
+    }
+    if (!tt->shape) {
+        ir_value_set_shape(g, v, dt, -1, NULL);
+        return;
+    }
+    if (tt->shape->n_dim > IR_MAX_RANK) {
+        if (strict) m2c_error(NULL, "graph %s '%s' has rank %zu, above the supported %d", role, name,
+                              tt->shape->n_dim, IR_MAX_RANK);
+        return;
+    }
+    IrDim dims[IR_MAX_RANK];
+    int rank = (int)tt->shape->n_dim;
+    for (int i = 0; i < rank; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+        if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (d->dim_value < 0 || d->dim_value > MAX_DIM) {
+                if (strict) m2c_error(NULL, "graph %s '%s' has an invalid dim %lld at axis %d", role, name,
+                                      (long long)d->dim_value, i);
+                return;
+            }
+            dims[i] = ir_dim_const(g, d->dim_value);
+        } else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param[0]) {
+            dims[i] = ir_dim_sym(g, symbol_name(g->arena, d->dim_param));
+        } else {
+            /* a dynamic axis without a name: invent one after the value */
+            dims[i] = ir_dim_sym(g, m2c_sprintf(g->arena, "%s_dim%d", symbol_name(g->arena, name), i));
+        }
+    }
+    ir_value_set_shape(g, v, dt, rank, dims);
+}
+
+/* --- attributes ------------------------------------------------------------------------------------------ */
+
+static bool import_attr(Importer *imp, IrNode *n, const Onnx__AttributeProto *ap, const SrcLoc *loc)
+{
+    IrGraph *g = imp->g;
+    const char *name = ap->name;
+    if (!name || !name[0]) {
+        m2c_error(loc, "attribute without a name");
+        return false;
+    }
+    if (ap->ref_attr_name) {
+        m2c_error(loc, "attribute '%s' refers to a function attribute ('%s'), which is only valid in functions", name,
+                  ap->ref_attr_name);
+        return false;
+    }
+    Onnx__AttributeProto__AttributeType type = ap->has_type ? ap->type : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED;
+    if (type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED) {
+        /* IR version 1 had no type field: the field that is set says it */
+        if (ap->g || ap->n_graphs) type = ap->g ? ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS;
+        else if (ap->t) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+        else if (ap->n_floats) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+        else if (ap->n_ints) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+        else if (ap->n_strings) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS;
+        else if (ap->has_s) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+        else if (ap->has_f) type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+        else type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+    }
+    const char *what = m2c_sprintf(g->arena, "node '%s' (%s): attribute '%s'", loc->node, loc->op, name);
+    IrAttr *a;
+    switch (type) {
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT:
+        ir_attr_set_float(g, n, name, ap->f);
+        return true;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT:
+        ir_attr_set_int(g, n, name, ap->i);
+        return true;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
+        a = ir_attr_add(g, n, name, ATTR_STRING);
+        a->u.s = m2c_strndup(g->arena, (const char *)ap->s.data, ap->s.len);
+        a->n = (uint32_t)ap->s.len;
+        return true;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: {
+        a = ir_attr_add(g, n, name, ATTR_FLOATS);
+        double *fs = m2c_alloc_array(g->arena, ap->n_floats, sizeof *fs);
+        for (size_t i = 0; i < ap->n_floats; i++) fs[i] = ap->floats[i];
+        a->u.fs = fs;
+        a->n = (uint32_t)ap->n_floats;
+        return true;
+    }
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
+        ir_attr_set_ints(g, n, name, ap->ints, (uint32_t)ap->n_ints);
+        return true;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS: {
+        a = ir_attr_add(g, n, name, ATTR_STRINGS);
+        const char **ss = m2c_alloc_array(g->arena, ap->n_strings, sizeof *ss);
+        for (size_t i = 0; i < ap->n_strings; i++)
+            ss[i] = m2c_strndup(g->arena, (const char *)ap->strings[i].data, ap->strings[i].len);
+        a->u.ss = ss;
+        a->n = (uint32_t)ap->n_strings;
+        return true;
+    }
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR:
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__SPARSE_TENSOR: {
+        IrTensor *t = type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR
+                          ? (ap->t ? onnx_tensor(imp, ap->t, what) : NULL)
+                          : (ap->sparse_tensor ? onnx_sparse_tensor(imp, ap->sparse_tensor, what) : NULL);
+        if (!t) {
+            if (!ap->t && !ap->sparse_tensor) m2c_error(loc, "attribute '%s' has no tensor", name);
+            return false;
+        }
+        ir_attr_add(g, n, name, ATTR_TENSOR)->u.t = t;
+        return true;
+    }
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH:
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS:
+        m2c_error(loc, "attribute '%s' is a subgraph; control flow (If/Loop/Scan) is not supported yet", name);
+        return false;
+    default:
+        m2c_error(loc, "attribute '%s' has type %d (tensor lists, type protos), which is not supported", name, (int)type);
+        return false;
+    }
+}
+
+/* Constant node -> constant value, from whichever of its attribute forms is set. */
+static IrTensor *constant_tensor(Importer *imp, const Onnx__NodeProto *np, const SrcLoc *loc)
+{
+    IrGraph *g = imp->g;
+    if (np->n_attribute != 1) {
+        m2c_error(loc, "Constant needs exactly one attribute, has %zu", np->n_attribute);
+        return NULL;
+    }
+    const Onnx__AttributeProto *ap = np->attribute[0];
+    const char *name = str_or(ap->name, "");
+    const char *what = m2c_sprintf(g->arena, "node '%s' (Constant): attribute '%s'", loc->node, name);
+    IrTensor *t = NULL;
+    if (strcmp(name, "value") == 0 && ap->t) {
+        t = onnx_tensor(imp, ap->t, what);
+    } else if (strcmp(name, "sparse_value") == 0 && ap->sparse_tensor) {
+        t = onnx_sparse_tensor(imp, ap->sparse_tensor, what);
+    } else if (strcmp(name, "value_float") == 0) {
+        t = ir_tensor_new(g, DT_F32, 0, NULL);
+        ir_tensor_set_f64(t, 0, ap->f);
+    } else if (strcmp(name, "value_int") == 0) {
+        t = ir_tensor_new(g, DT_I64, 0, NULL);
+        ir_tensor_set_i64(t, 0, ap->i);
+    } else if (strcmp(name, "value_floats") == 0) {
+        int64_t n = (int64_t)ap->n_floats;
+        t = ir_tensor_new(g, DT_F32, 1, &n);
+        for (size_t i = 0; i < ap->n_floats; i++) ir_tensor_set_f64(t, i, ap->floats[i]);
+    } else if (strcmp(name, "value_ints") == 0) {
+        int64_t n = (int64_t)ap->n_ints;
+        t = ir_tensor_new(g, DT_I64, 1, &n);
+        for (size_t i = 0; i < ap->n_ints; i++) ir_tensor_set_i64(t, i, ap->ints[i]);
+    } else if (strcmp(name, "value_string") == 0 || strcmp(name, "value_strings") == 0) {
+        m2c_error(loc, "string constants are not supported");
+    } else {
+        m2c_error(loc, "Constant has an unexpected attribute '%s'", name);
+    }
+    return t;
+}
+
+/* --- scopes ---------------------------------------------------------------------------------------------- */
+
+static IrScopeId node_scope(Importer *imp, const Onnx__NodeProto *np)
+{
+    IrGraph *g = imp->g;
+    const char *scopes_repr = NULL, *classes_repr = NULL;
+    for (size_t i = 0; i < np->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = np->metadata_props[i];
+        if (!e->key || !e->value) continue;
+        if (strcmp(e->key, "pkg.torch.onnx.name_scopes") == 0) scopes_repr = e->value;
+        if (strcmp(e->key, "pkg.torch.onnx.class_hierarchy") == 0) classes_repr = e->value;
+    }
+    if (scopes_repr) {
+        const char **scopes, **classes = NULL;
+        uint32_t ns, nc = 0;
+        if (onnx_parse_py_list(g->arena, scopes_repr, &scopes, &ns)) {
+            if (classes_repr && !onnx_parse_py_list(g->arena, classes_repr, &classes, &nc)) nc = 0;
+            const char *path, **pp, **pc;
+            uint32_t np_;
+            onnx_scope_from_dynamo(g->arena, scopes, ns, classes, nc, &path, &pp, &pc, &np_);
+            IrScopeId id = 0;
+            for (uint32_t i = 0; i < np_; i++) id = ir_scope_get(g, pp[i], pc[i]);
+            return id;
+        }
+    }
+    const char *path = onnx_scope_from_torchscript_name(g->arena, np->name);
+    return path && path[0] ? ir_scope_get(g, path, NULL) : 0;
+}
+
+/* The PyTorch name of a weight the dynamo optimizer folded (e.g. transposed): folded_from=['fc.weight']. */
+static const char *folded_from(Importer *imp, const Onnx__TensorProto *t)
+{
+    for (size_t i = 0; i < t->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = t->metadata_props[i];
+        if (!e->key || !e->value || strcmp(e->key, "pkg.onnxscript.optimizer.folded_from") != 0) continue;
+        const char **items;
+        uint32_t n;
+        if (onnx_parse_py_list(imp->g->arena, e->value, &items, &n) && n == 1) return items[0];
+    }
+    return NULL;
+}
+
+/* --- cycles ---------------------------------------------------------------------------------------------- */
+
+/* Depth-first search over producers; reports the first cycle found as a path of node names. */
+static void report_cycle(IrGraph *g)
+{
+    ir_fill_producers(g);
+    uint32_t nn = g->nodes.n;
+    uint8_t *color = m2c_alloc(g->arena, nn ? nn : 1);   /* 0 new, 1 on stack, 2 done */
+    uint32_t *stack = m2c_alloc_array(g->arena, nn ? nn : 1, sizeof *stack);
+    uint32_t *next_in = m2c_alloc_array(g->arena, nn ? nn : 1, sizeof *next_in);
+    for (uint32_t root = 0; root < nn; root++) {
+        if (color[root]) continue;
+        uint32_t sp = 0;
+        stack[sp++] = root;
+        color[root] = 1;
+        next_in[root] = 0;
+        while (sp) {
+            uint32_t n = stack[sp - 1];
+            IrNode *node = &g->nodes.v[n];
+            if (next_in[n] < node->nin) {
+                uint32_t v = node->in[next_in[n]++];
+                uint32_t p = v == IR_NONE ? IR_NONE : g->values.v[v].producer;
+                if (p == IR_NONE || color[p] == 2) continue;
+                if (color[p] == 1) {
+                    M2cBuf b = {0};
+                    uint32_t k = sp;
+                    while (k > 0 && stack[k - 1] != p) k--;
+                    for (uint32_t i = k - 1; i < sp; i++) {
+                        const IrNode *c = &g->nodes.v[stack[i]];
+                        m2c_buf_printf(&b, "'%s' (%s) -> ", c->loc.node && c->loc.node[0] ? c->loc.node : "?", c->op_type);
+                    }
+                    m2c_buf_printf(&b, "'%s'", g->nodes.v[p].loc.node ? g->nodes.v[p].loc.node : "?");
+                    m2c_error(NULL, "the graph has a cycle: %s", b.s);
+                    m2c_buf_free(&b);
+                    return;
+                }
+                color[p] = 1;
+                next_in[p] = 0;
+                stack[sp++] = p;
+            } else {
+                color[n] = 2;
+                sp--;
+            }
+        }
+    }
+    m2c_error(NULL, "the graph has a cycle");
+}
+
+/* --- the graph ------------------------------------------------------------------------------------------- */
+
+static bool is_model_function(const Onnx__ModelProto *m, const char *domain, const char *op)
+{
+    for (size_t i = 0; i < m->n_functions; i++) {
+        const Onnx__FunctionProto *f = m->functions[i];
+        if (f->name && strcmp(f->name, op) == 0 && strcmp(str_or(f->domain, ""), domain) == 0) return true;
+    }
+    return false;
+}
+
+static void import_opsets(Importer *imp, const Onnx__ModelProto *m)
+{
+    IrGraph *g = imp->g;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        IrOpset os = {m2c_strdup(g->arena, str_or(o->domain, "")), o->has_version ? o->version : 1};
+        if (ir_domain_is_onnx(os.domain)) os.domain = "";
+        if (ir_opset(g, os.domain) >= 0) {
+            m2c_error(NULL, "opset_import lists domain '%s' twice", os.domain);
+            continue;
+        }
+        m2c_vec_push(g->arena, &g->opsets, os);
+    }
+    int64_t v = ir_opset(g, "");
+    if (v < 0)
+        m2c_error(NULL, "the model imports no opset of the default ONNX domain");
+    else if (v < 7 || v > 25)
+        m2c_error(NULL, "ONNX opset %lld is not supported (ml2candle reads opsets 7 to 25; 13 to 23 are tested)",
+                  (long long)v);
+}
+
+static void import_initializers(Importer *imp, const Onnx__GraphProto *gp)
+{
+    IrGraph *g = imp->g;
+    for (size_t i = 0; i < gp->n_initializer + gp->n_sparse_initializer; i++) {
+        bool sparse = i >= gp->n_initializer;
+        const Onnx__TensorProto *t = sparse ? NULL : gp->initializer[i];
+        const Onnx__SparseTensorProto *st = sparse ? gp->sparse_initializer[i - gp->n_initializer] : NULL;
+        const char *name = sparse ? (st->values ? st->values->name : NULL) : t->name;
+        if (!name || !name[0]) {
+            m2c_error(NULL, "initializer #%zu has no name", i);
+            continue;
+        }
+        if (ir_value_lookup(g, name) != IR_NONE) {
+            m2c_error(NULL, "initializer '%s' is defined twice", name);
+            continue;
+        }
+        const char *what = m2c_sprintf(g->arena, "initializer '%s'", name);
+        IrTensor *x = sparse ? onnx_sparse_tensor(imp, st, what) : onnx_tensor(imp, t, what);
+        if (!x) continue;
+        uint32_t v = ir_value_new(g, name);
+        ir_value_set_const(g, v, x);
+        ir_val(g, v)->flags |= V_PARAM;
+        if (!sparse) ir_val(g, v)->state_name = folded_from(imp, t);
+        m2c_vec_push(g->arena, &g->params, v);
+    }
+}
+
+static void import_inputs(Importer *imp, const Onnx__GraphProto *gp)
+{
+    IrGraph *g = imp->g;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (!vi->name || !vi->name[0]) {
+            m2c_error(NULL, "graph input #%zu has no name", i);
+            continue;
+        }
+        uint32_t v = ir_value_lookup(g, vi->name);
+        if (v != IR_NONE) {
+            if (!(ir_val(g, v)->flags & V_PARAM)) m2c_error(NULL, "graph input '%s' is listed twice", vi->name);
+            continue;   /* an initializer also listed as an input (IR < 4): it stays a weight */
+        }
+        v = ir_value_new(g, vi->name);
+        ir_val(g, v)->flags |= V_INPUT;
+        set_value_type(imp, v, vi, "input", true);
+        m2c_vec_push(g->arena, &g->inputs, v);
+        const IrValue *val = ir_val(g, v);
+        for (int k = 0; k < val->rank; k++)
+            if (ir_dim_is_sym(g, val->dims[k])) ir_symbol_bind(g, ir_dim_expr(g, val->dims[k])->name, v, k);
+    }
+}
+
+/* Creates the node (inputs resolved later, once every producer exists); Constant nodes become constants. */
+static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__NodeProto *np, int32_t index,
+                        uint32_t *node_of)
+{
+    IrGraph *g = imp->g;
+    SrcLoc loc = node_loc(np, index);
+    node_of[index] = IR_NONE;
+    if (!np->op_type || !np->op_type[0]) {
+        m2c_error(&loc, "node has no op_type");
+        return;
+    }
+    const char *domain = ir_domain_is_onnx(np->domain) ? "" : np->domain;
+    int64_t opset = ir_opset(g, domain);
+    if (opset < 0) {
+        m2c_error(&loc, "op %s is in domain '%s', which the model does not import (opset_import)", np->op_type, domain);
+        return;
+    }
+    for (size_t i = 0; i < np->n_output; i++) {
+        const char *name = np->output[i];
+        if (!name[0]) continue;
+        if (ir_value_lookup(g, name) != IR_NONE) {
+            uint32_t prev = ir_value_lookup(g, name);
+            const IrValue *pv = ir_val(g, prev);
+            m2c_error(&loc, "output '%s' is already defined (%s)", name,
+                      pv->flags & V_INPUT ? "a graph input" : pv->flags & V_PARAM ? "an initializer" : "by another node");
+            return;
+        }
+    }
+    if (ir_domain_is_onnx(domain) && strcmp(np->op_type, "Constant") == 0) {
+        IrTensor *t = constant_tensor(imp, np, &loc);
+        if (!t) return;
+        if (np->n_output != 1 || !np->output[0][0]) {
+            m2c_error(&loc, "Constant needs exactly one output");
+            return;
+        }
+        uint32_t v = ir_value_new(g, np->output[0]);
+        ir_value_set_const(g, v, t);
+        ir_val(g, v)->flags |= V_CONST;
+        return;
+    }
+    IrOp op = ir_op_lookup(domain, np->op_type);
+    if (op == IR_OP_UNKNOWN && is_model_function(m, domain, np->op_type)) {
+        m2c_error(&loc, "op %s is a model-local function (domain '%s'); functions are not supported yet", np->op_type,
+                  domain);
+        return;
+    }
+    uint32_t outs[256];
+    if (np->n_output > 256 || np->n_input > 4096) {
+        m2c_error(&loc, "node has %zu inputs and %zu outputs, too many", np->n_input, np->n_output);
+        return;
+    }
+    for (size_t i = 0; i < np->n_output; i++) outs[i] = np->output[i][0] ? ir_value_new(g, np->output[i]) : IR_NONE;
+    uint32_t n = ir_node_new(g, op, 0, NULL, (uint32_t)np->n_output, outs);
+    IrNode *node = ir_node(g, n);
+    node->op_type = m2c_strdup(g->arena, np->op_type);
+    node->domain = m2c_strdup(g->arena, domain);
+    node->opset = (int)opset;
+    node->loc = loc;
+    node->loc.node = m2c_strdup(g->arena, loc.node);
+    node->loc.op = node->op_type;
+    node->scope = node_scope(imp, np);
+    for (size_t i = 0; i < np->n_attribute; i++) import_attr(imp, node, np->attribute[i], &node->loc);
+    node_of[index] = n;
+}
+
+static void resolve_inputs(Importer *imp, const Onnx__NodeProto *np, uint32_t n)
+{
+    IrGraph *g = imp->g;
+    IrNode *node = ir_node(g, n);
+    node->nin = (uint32_t)np->n_input;
+    node->in = m2c_alloc_array(g->arena, np->n_input ? np->n_input : 1, sizeof *node->in);
+    for (size_t i = 0; i < np->n_input; i++) {
+        const char *name = np->input[i];
+        node->in[i] = IR_NONE;
+        if (!name[0]) continue;   /* an omitted optional input */
+        uint32_t v = ir_value_lookup(g, name);
+        if (v == IR_NONE)
+            m2c_error(&node->loc, "input '%s' is not produced by any node and is neither a graph input nor an initializer",
+                      name);
+        node->in[i] = v;
+    }
+}
+
+static void check_node(IrGraph *g, IrNode *node)
+{
+    if (node->op == IR_OP_UNKNOWN) return;   /* listed by the caller, all at once */
+    const IrOpInfo *info = &ir_op_info[node->op];
+    if (node->opset < info->since) {
+        m2c_error(&node->loc, "%s needs opset %d of domain '%s' or later; the model imports opset %d", node->op_type,
+                  info->since, node->domain, node->opset);
+        return;
+    }
+    int nin = (int)node->nin, nout = (int)node->nout;
+    if (nin < info->in_min || (info->in_max >= 0 && nin > info->in_max)) {
+        if (info->in_max < 0)
+            m2c_error(&node->loc, "%s takes at least %d inputs, has %d", node->op_type, info->in_min, nin);
+        else
+            m2c_error(&node->loc, "%s takes %d to %d inputs, has %d", node->op_type, info->in_min, info->in_max, nin);
+    }
+    if (nout < info->out_min || (info->out_max >= 0 && nout > info->out_max))
+        m2c_error(&node->loc, "%s has %d outputs; it can have %d to %d", node->op_type, nout, info->out_min,
+                  info->out_max < 0 ? 9999 : info->out_max);
+    (void)g;
+}
+
+static void import_outputs(Importer *imp, const Onnx__GraphProto *gp)
+{
+    IrGraph *g = imp->g;
+    if (gp->n_output == 0) m2c_error(NULL, "the graph has no outputs");
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = gp->output[i];
+        uint32_t v = vi->name ? ir_value_lookup(g, vi->name) : IR_NONE;
+        if (v == IR_NONE) {
+            m2c_error(NULL, "graph output '%s' is not produced by any node", str_or(vi->name, ""));
+            continue;
+        }
+        if (ir_val(g, v)->flags & V_OUTPUT) {
+            m2c_error(NULL, "graph output '%s' is listed twice", vi->name);
+            continue;
+        }
+        ir_val(g, v)->flags |= V_OUTPUT;
+        m2c_vec_push(g->arena, &g->outputs, v);
+        if (ir_val(g, v)->producer != IR_NONE) set_value_type(imp, v, vi, "output", true);
+    }
+    /* value_info: shape hints for intermediate values (used for the outputs of ops we do not know) */
+    for (size_t i = 0; i < gp->n_value_info; i++) {
+        const Onnx__ValueInfoProto *vi = gp->value_info[i];
+        uint32_t v = vi->name ? ir_value_lookup(g, vi->name) : IR_NONE;
+        if (v != IR_NONE && ir_val(g, v)->producer != IR_NONE) set_value_type(imp, v, vi, "value", false);
+    }
+}
+
+static IrGraph *import_model(Importer *imp)
+{
+    IrGraph *g = imp->g;
+    int errors_before = m2c_error_count();
+    char err[512];
+    if (imp->len == 0) {
+        m2c_error(NULL, "empty file: not an ONNX model");
+        return NULL;
+    }
+    if (!onnx_wire_skeleton(imp->buf, imp->len, &imp->skel, err, sizeof err)) {
+        m2c_error(NULL, "not a valid ONNX model: %s", err);
+        return NULL;
+    }
+    ProtobufCAllocator pa = {pb_alloc, pb_free, g->arena};
+    Onnx__ModelProto *m = onnx__model_proto__unpack(&pa, imp->skel.len, imp->skel.data);
+    if (!m) {
+        m2c_error(NULL, "not a valid ONNX model: protobuf decoding failed");
+        return NULL;
+    }
+    if (!m->graph) {
+        m2c_error(NULL, "not a valid ONNX model: the model has no graph");
+        return NULL;
+    }
+    const Onnx__GraphProto *gp = m->graph;
+    g->name = m2c_strdup(g->arena, gp->name && gp->name[0] ? gp->name : "model");
+    g->ir_version = m->has_ir_version ? m->ir_version : 0;
+    if (m->producer_name)
+        g->producer = m2c_sprintf(g->arena, "%s %s", m->producer_name, str_or(m->producer_version, ""));
+    import_opsets(imp, m);
+    if (m2c_error_count() != errors_before) return NULL;
+    import_initializers(imp, gp);
+    import_inputs(imp, gp);
+    uint32_t *node_of = m2c_alloc_array(g->arena, gp->n_node ? gp->n_node : 1, sizeof *node_of);
+    for (size_t i = 0; i < gp->n_node; i++) import_node(imp, m, gp->node[i], (int32_t)i, node_of);
+    for (size_t i = 0; i < gp->n_node; i++)
+        if (node_of[i] != IR_NONE) resolve_inputs(imp, gp->node[i], node_of[i]);
+    import_outputs(imp, gp);
+    if (m2c_error_count() != errors_before) return NULL;
+    for (uint32_t n = 0; n < g->nodes.n; n++) {
+        onnx_upgrade_node(imp, &g->nodes.v[n]);
+        check_node(g, &g->nodes.v[n]);
+    }
+    if (m2c_error_count() != errors_before) return NULL;
+    if (!ir_compact(g)) {
+        report_cycle(g);
+        return NULL;
+    }
+    return g;
+}
+
+static IrGraph *run_import(Importer *imp)
+{
+    IrGraph *g = import_model(imp);
+    onnx_wire_free(&imp->skel);
+    if (!g) ir_graph_free(imp->g);
+    return g;
+}
+
+IrGraph *onnx_import_memory(const void *data, size_t len, const char *name, const char *base_dir)
+{
+    Importer imp = {0};
+    imp.g = ir_graph_new("model");
+    imp.g->file = m2c_strdup(imp.g->arena, name ? name : "<memory>");
+    imp.path = imp.g->file;
+    imp.base_dir = base_dir ? m2c_strdup(imp.g->arena, base_dir) : NULL;
+    imp.buf = data;
+    imp.len = len;
+    return run_import(&imp);
+}
+
+IrGraph *onnx_import(const char *path)
+{
+    Importer imp = {0};
+    imp.g = ir_graph_new("model");
+    IrGraph *g = imp.g;
+    g->file = m2c_strdup(g->arena, path);
+    imp.path = g->file;
+    char *dir = m2c_strdup(g->arena, path);
+    imp.base_dir = m2c_strdup(g->arena, dirname(dir));
+    uint64_t size;
+    if (!onnx_map_file(g, path, &imp.buf, &size)) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    imp.len = (size_t)size;
+    return run_import(&imp);
+}
