@@ -7,7 +7,7 @@
 
 typedef struct {
     const char *location;   /* as written in the model */
-    const uint8_t *data;    /* mapped */
+    const uint8_t *data;    /* mapped; NULL when it could not be (already reported) */
     uint64_t size;
 } ExtFile;
 
@@ -19,6 +19,7 @@ typedef struct {
     size_t len;
     WireSkeleton skel;
     M2C_VEC(ExtFile) ext;
+    M2cMap functions;       /* model-local functions, "domain\x1fname" (built when first needed) */
 } Importer;
 
 /* tensor_import.c */

@@ -238,6 +238,22 @@ static IrTensor *constant_tensor(Importer *imp, const Onnx__NodeProto *np, const
 
 /* --- scopes ---------------------------------------------------------------------------------------------- */
 
+/* No PyTorch model nests modules this deep; a deeper path comes from a malformed name and is ignored (the
+ * node stays at the root), so that scope paths cannot grow quadratically or recurse without bound. */
+enum { MAX_SCOPE_DEPTH = 64 };
+
+/* ir_scope_get makes missing parents by recursion; making them here from the root down keeps that
+ * recursion one level deep whatever the path. */
+static IrScopeId get_scope(IrGraph *g, const char *path, const char *cls)
+{
+    int depth = 0;
+    for (const char *s = path; *s; s++) depth += *s == '.';
+    if (depth >= MAX_SCOPE_DEPTH) return 0;
+    for (const char *s = strchr(path, '.'); s; s = strchr(s + 1, '.'))
+        ir_scope_get(g, m2c_strndup(g->arena, path, (size_t)(s - path)), NULL);
+    return ir_scope_get(g, path, cls);
+}
+
 static IrScopeId node_scope(Importer *imp, const Onnx__NodeProto *np)
 {
     IrGraph *g = imp->g;
@@ -251,18 +267,21 @@ static IrScopeId node_scope(Importer *imp, const Onnx__NodeProto *np)
     if (scopes_repr) {
         const char **scopes, **classes = NULL;
         uint32_t ns, nc = 0;
-        if (onnx_parse_py_list(g->arena, scopes_repr, &scopes, &ns)) {
+        if (onnx_parse_py_list(g->arena, scopes_repr, &scopes, &ns) && ns <= MAX_SCOPE_DEPTH) {
             if (classes_repr && !onnx_parse_py_list(g->arena, classes_repr, &classes, &nc)) nc = 0;
             const char *path, **pp, **pc;
             uint32_t np_;
             onnx_scope_from_dynamo(g->arena, scopes, ns, classes, nc, &path, &pp, &pc, &np_);
             IrScopeId id = 0;
-            for (uint32_t i = 0; i < np_; i++) id = ir_scope_get(g, pp[i], pc[i]);
+            for (uint32_t i = 0; i < np_; i++) {
+                id = get_scope(g, pp[i], pc[i]);
+                if (id == 0) break;
+            }
             return id;
         }
     }
     const char *path = onnx_scope_from_torchscript_name(g->arena, np->name);
-    return path && path[0] ? ir_scope_get(g, path, NULL) : 0;
+    return path && path[0] ? get_scope(g, path, NULL) : 0;
 }
 
 /* The PyTorch name of a weight the dynamo optimizer folded (e.g. transposed): folded_from=['fc.weight']. */
@@ -328,18 +347,38 @@ static void report_cycle(IrGraph *g)
 
 /* --- the graph ------------------------------------------------------------------------------------------- */
 
-static bool is_model_function(const Onnx__ModelProto *m, const char *domain, const char *op)
+/* Model-local functions by "domain\x1fname": a map, not a scan per node, since a hostile model can have
+ * many of both. */
+static const char *function_key(M2cArena *a, const char *domain, const char *name)
 {
-    for (size_t i = 0; i < m->n_functions; i++) {
-        const Onnx__FunctionProto *f = m->functions[i];
-        if (f->name && strcmp(f->name, op) == 0 && strcmp(str_or(f->domain, ""), domain) == 0) return true;
-    }
-    return false;
+    return m2c_sprintf(a, "%s\x1f%s", domain, name);
 }
+
+static bool is_model_function(Importer *imp, const Onnx__ModelProto *m, const char *domain, const char *op)
+{
+    IrGraph *g = imp->g;
+    if (!m->n_functions) return false;
+    if (!imp->functions.cap) {
+        for (size_t i = 0; i < m->n_functions; i++) {
+            const Onnx__FunctionProto *f = m->functions[i];
+            if (f->name) m2c_map_put(g->arena, &imp->functions, function_key(g->arena, str_or(f->domain, ""), f->name), 1);
+        }
+        if (!imp->functions.cap) return false;
+    }
+    return m2c_map_get(&imp->functions, function_key(g->arena, domain, op), NULL);
+}
+
+/* Real models import a handful of domains; this bound keeps the duplicate check below cheap. */
+enum { MAX_OPSETS = 1024 };
 
 static void import_opsets(Importer *imp, const Onnx__ModelProto *m)
 {
     IrGraph *g = imp->g;
+    if (m->n_opset_import > MAX_OPSETS) {
+        m2c_error(NULL, "opset_import lists %zu domains, more than the %d a model can use", m->n_opset_import,
+                  MAX_OPSETS);
+        return;
+    }
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = m->opset_import[i];
         IrOpset os = {m2c_strdup(g->arena, str_or(o->domain, "")), o->has_version ? o->version : 1};
@@ -376,7 +415,12 @@ static void import_initializers(Importer *imp, const Onnx__GraphProto *gp)
         }
         const char *what = m2c_sprintf(g->arena, "initializer '%s'", name);
         IrTensor *x = sparse ? onnx_sparse_tensor(imp, st, what) : onnx_tensor(imp, t, what);
-        if (!x) continue;
+        if (!x) {
+            /* still defined (as a weight without contents), so its users and its listing as an input do
+             * not report it again */
+            ir_val(g, ir_value_new(g, name))->flags |= V_PARAM;
+            continue;
+        }
         uint32_t v = ir_value_new(g, name);
         ir_value_set_const(g, v, x);
         ir_val(g, v)->flags |= V_PARAM;
@@ -409,6 +453,41 @@ static void import_inputs(Importer *imp, const Onnx__GraphProto *gp)
     }
 }
 
+/* After a node is refused, its outputs are still defined (without a producer), so that the nodes reading
+ * them do not each report a dangling input: one problem, one line. */
+static void define_outputs(IrGraph *g, const Onnx__NodeProto *np)
+{
+    for (size_t i = 0; i < np->n_output; i++)
+        if (np->output[i][0] && ir_value_lookup(g, np->output[i]) == IR_NONE) ir_value_new(g, np->output[i]);
+}
+
+/* Far above any ONNX op's signature; beyond them a node is malformed (and attributes are added one by
+ * one, so their number must stay small). */
+enum { MAX_NODE_INPUTS = 4096, MAX_NODE_OUTPUTS = 256, MAX_NODE_ATTRS = 256 };
+
+/* The outputs must be new names, each named once. */
+static bool check_outputs(IrGraph *g, const Onnx__NodeProto *np, const SrcLoc *loc)
+{
+    for (size_t i = 0; i < np->n_output; i++) {
+        const char *name = np->output[i];
+        if (!name[0]) continue;
+        uint32_t prev = ir_value_lookup(g, name);
+        if (prev != IR_NONE) {
+            const IrValue *pv = ir_val(g, prev);
+            m2c_error(loc, "output '%s' is already defined (%s)", name,
+                      pv->flags & V_INPUT ? "a graph input" : pv->flags & V_PARAM ? "an initializer" : "by another node");
+            return false;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(np->output[j], name) == 0) {
+                m2c_error(loc, "output '%s' is listed twice", name);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /* Creates the node (inputs resolved later, once every producer exists); Constant nodes become constants. */
 static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__NodeProto *np, int32_t index,
                         uint32_t *node_of)
@@ -416,32 +495,36 @@ static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__No
     IrGraph *g = imp->g;
     SrcLoc loc = node_loc(np, index);
     node_of[index] = IR_NONE;
+    if (np->n_output > MAX_NODE_OUTPUTS || np->n_input > MAX_NODE_INPUTS || np->n_attribute > MAX_NODE_ATTRS) {
+        m2c_error(&loc, "node has %zu inputs, %zu outputs and %zu attributes, too many", np->n_input, np->n_output,
+                  np->n_attribute);
+        define_outputs(g, np);
+        return;
+    }
+    if (!check_outputs(g, np, &loc)) {
+        define_outputs(g, np);
+        return;
+    }
     if (!np->op_type || !np->op_type[0]) {
         m2c_error(&loc, "node has no op_type");
+        define_outputs(g, np);
         return;
     }
     const char *domain = ir_domain_is_onnx(np->domain) ? "" : np->domain;
     int64_t opset = ir_opset(g, domain);
     if (opset < 0) {
         m2c_error(&loc, "op %s is in domain '%s', which the model does not import (opset_import)", np->op_type, domain);
+        define_outputs(g, np);
         return;
-    }
-    for (size_t i = 0; i < np->n_output; i++) {
-        const char *name = np->output[i];
-        if (!name[0]) continue;
-        if (ir_value_lookup(g, name) != IR_NONE) {
-            uint32_t prev = ir_value_lookup(g, name);
-            const IrValue *pv = ir_val(g, prev);
-            m2c_error(&loc, "output '%s' is already defined (%s)", name,
-                      pv->flags & V_INPUT ? "a graph input" : pv->flags & V_PARAM ? "an initializer" : "by another node");
-            return;
-        }
     }
     if (ir_domain_is_onnx(domain) && strcmp(np->op_type, "Constant") == 0) {
         IrTensor *t = constant_tensor(imp, np, &loc);
-        if (!t) return;
-        if (np->n_output != 1 || !np->output[0][0]) {
+        if (t && (np->n_output != 1 || !np->output[0][0])) {
             m2c_error(&loc, "Constant needs exactly one output");
+            t = NULL;
+        }
+        if (!t) {
+            define_outputs(g, np);
             return;
         }
         uint32_t v = ir_value_new(g, np->output[0]);
@@ -450,16 +533,13 @@ static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__No
         return;
     }
     IrOp op = ir_op_lookup(domain, np->op_type);
-    if (op == IR_OP_UNKNOWN && is_model_function(m, domain, np->op_type)) {
+    if (op == IR_OP_UNKNOWN && is_model_function(imp, m, domain, np->op_type)) {
         m2c_error(&loc, "op %s is a model-local function (domain '%s'); functions are not supported yet", np->op_type,
                   domain);
+        define_outputs(g, np);
         return;
     }
-    uint32_t outs[256];
-    if (np->n_output > 256 || np->n_input > 4096) {
-        m2c_error(&loc, "node has %zu inputs and %zu outputs, too many", np->n_input, np->n_output);
-        return;
-    }
+    uint32_t outs[MAX_NODE_OUTPUTS];
     for (size_t i = 0; i < np->n_output; i++) outs[i] = np->output[i][0] ? ir_value_new(g, np->output[i]) : IR_NONE;
     uint32_t n = ir_node_new(g, op, 0, NULL, (uint32_t)np->n_output, outs);
     IrNode *node = ir_node(g, n);
@@ -470,7 +550,9 @@ static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__No
     node->loc.node = m2c_strdup(g->arena, loc.node);
     node->loc.op = node->op_type;
     node->scope = node_scope(imp, np);
-    for (size_t i = 0; i < np->n_attribute; i++) import_attr(imp, node, np->attribute[i], &node->loc);
+    /* the first bad attribute is the node's problem; If's two branches are one "subgraph" line, not two */
+    for (size_t i = 0; i < np->n_attribute; i++)
+        if (!import_attr(imp, node, np->attribute[i], &node->loc)) break;
     node_of[index] = n;
 }
 

@@ -14,6 +14,7 @@
 /* No real dim is this large; beyond it the element count could overflow. */
 #define MAX_DIM ((int64_t)1 << 40)
 #define MAX_NUMEL ((uint64_t)1 << 46)
+#define MAX_DENSE_BYTES ((uint64_t)1 << 28)
 
 typedef struct {
     void *addr;
@@ -99,7 +100,8 @@ static const char *resolve_location(Importer *imp, const char *loc, const char *
     return path;
 }
 
-static const uint8_t *external_data(Importer *imp, const Onnx__TensorProto *t, uint64_t nbytes, const char *what)
+static const uint8_t *external_data(Importer *imp, const Onnx__TensorProto *t, uint64_t nbytes, const char *what,
+                                    uint64_t *offset_out)
 {
     const char *loc = NULL;
     uint64_t offset = 0, length = UINT64_MAX;
@@ -133,19 +135,21 @@ static const uint8_t *external_data(Importer *imp, const Onnx__TensorProto *t, u
     for (uint32_t i = 0; i < imp->ext.n; i++)
         if (strcmp(imp->ext.v[i].location, loc) == 0) f = &imp->ext.v[i];
     if (!f) {
-        const char *path = resolve_location(imp, loc, what);
-        if (!path) return NULL;
+        /* a file that cannot be used is remembered too: reported once, not once per tensor stored in it */
         ExtFile nf = {m2c_strdup(imp->g->arena, loc), NULL, 0};
-        if (!onnx_map_file(imp->g, path, &nf.data, &nf.size)) return NULL;
+        const char *path = resolve_location(imp, loc, what);
+        if (path && !onnx_map_file(imp->g, path, &nf.data, &nf.size)) nf.data = NULL;
         m2c_vec_push(imp->g->arena, &imp->ext, nf);
         f = &imp->ext.v[imp->ext.n - 1];
     }
+    if (!f->data) return NULL;
     if (offset > f->size || nbytes > f->size - offset) {
         m2c_io_error("%s: external data needs bytes [%llu, %llu) of '%s', which has only %llu bytes", what,
                      (unsigned long long)offset, (unsigned long long)(offset + nbytes), loc,
                      (unsigned long long)f->size);
         return NULL;
     }
+    *offset_out = offset;
     return f->data + offset;
 }
 
@@ -169,53 +173,44 @@ static const void *to_host_order(IrGraph *g, const void *le, uint64_t nbytes, si
 }
 #endif
 
-static bool count_ok(const char *what, const char *field, size_t have, uint64_t want)
+/* The typed field that holds a dtype's values: float_data (FLOAT), int32_data (INT32/16/8, UINT16/8, BOOL,
+ * FLOAT16, BFLOAT16 as bit patterns), int64_data (INT64), double_data (DOUBLE), uint64_data (UINT32, UINT64).
+ * Returns how many values it has. */
+static size_t typed_count(const Onnx__TensorProto *t, IrDType dt, const char **field)
 {
-    if (have == want) return true;
-    m2c_error(NULL, "%s: %s has %zu values for %llu elements", what, field, have, (unsigned long long)want);
-    return false;
+    switch (dt) {
+    case DT_F32: *field = "float_data"; return t->n_float_data;
+    case DT_F64: *field = "double_data"; return t->n_double_data;
+    case DT_I64: *field = "int64_data"; return t->n_int64_data;
+    case DT_U32: case DT_U64: *field = "uint64_data"; return t->n_uint64_data;
+    default: *field = "int32_data"; return t->n_int32_data;
+    }
 }
 
-/* The typed fields: float_data (FLOAT, COMPLEX64), int32_data (INT32/16/8, UINT16/8, BOOL, FLOAT16, BFLOAT16 as
- * bit patterns), int64_data (INT64), double_data (DOUBLE), uint64_data (UINT32, UINT64). */
-static bool typed_data(IrGraph *g, const Onnx__TensorProto *t, IrTensor *x, const char *what)
+/* Copies the typed field into x, whose element count typed_count() has checked. */
+static void typed_data(const Onnx__TensorProto *t, IrTensor *x)
 {
     void *d = (void *)x->data;
+    if (x->numel == 0) return;   /* the field is then NULL, which memcpy must not see */
     switch (x->dtype) {
-    case DT_F32:
-        if (!count_ok(what, "float_data", t->n_float_data, x->numel)) return false;
-        memcpy(d, t->float_data, x->nbytes);
-        return true;
-    case DT_F64:
-        if (!count_ok(what, "double_data", t->n_double_data, x->numel)) return false;
-        memcpy(d, t->double_data, x->nbytes);
-        return true;
-    case DT_I64:
-        if (!count_ok(what, "int64_data", t->n_int64_data, x->numel)) return false;
-        memcpy(d, t->int64_data, x->nbytes);
-        return true;
+    case DT_F32: memcpy(d, t->float_data, x->nbytes); return;
+    case DT_F64: memcpy(d, t->double_data, x->nbytes); return;
+    case DT_I64: memcpy(d, t->int64_data, x->nbytes); return;
     case DT_U32:
     case DT_U64:
-        if (!count_ok(what, "uint64_data", t->n_uint64_data, x->numel)) return false;
         for (uint64_t i = 0; i < x->numel; i++) ir_tensor_set_i64(x, i, (int64_t)t->uint64_data[i]);
-        return true;
-    case DT_I32: case DT_I16: case DT_I8: case DT_U16: case DT_U8: case DT_BOOL:
-        if (!count_ok(what, "int32_data", t->n_int32_data, x->numel)) return false;
-        for (uint64_t i = 0; i < x->numel; i++) ir_tensor_set_i64(x, i, t->int32_data[i]);
-        return true;
+        return;
     case DT_F16:
     case DT_BF16:
-        if (!count_ok(what, "int32_data", t->n_int32_data, x->numel)) return false;
         for (uint64_t i = 0; i < x->numel; i++) {
             uint16_t h = (uint16_t)t->int32_data[i];
             memcpy((uint8_t *)d + 2 * i, &h, 2);
         }
-        return true;
+        return;
     default:
-        break;
+        for (uint64_t i = 0; i < x->numel; i++) ir_tensor_set_i64(x, i, t->int32_data[i]);
+        return;
     }
-    (void)g;
-    return false;
 }
 
 IrTensor *onnx_tensor(Importer *imp, const Onnx__TensorProto *t, const char *what)
@@ -265,7 +260,7 @@ IrTensor *onnx_tensor(Importer *imp, const Onnx__TensorProto *t, const char *wha
     uint64_t raw_len = 0;
     bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (external) {
-        raw = external_data(imp, t, nbytes, what);
+        raw = external_data(imp, t, nbytes, what, &x->file_offset);
         if (!raw) return NULL;
         raw_len = nbytes;
         for (size_t i = 0; i < t->n_external_data; i++)
@@ -291,14 +286,18 @@ IrTensor *onnx_tensor(Importer *imp, const Onnx__TensorProto *t, const char *wha
         x->data = to_host_order(g, raw, nbytes, esz);
         return x;
     }
-    x->data = m2c_alloc(g->arena, nbytes);
-    if (numel == 0) return x;
-    if (!typed_data(g, t, x, what)) {
-        if (m2c_error_count() == 0 || !(t->n_float_data | t->n_int32_data | t->n_int64_data | t->n_double_data |
-                                        t->n_uint64_data))
+    /* The counts are checked before anything is allocated: the shape alone may claim terabytes. */
+    const char *field;
+    size_t have = typed_count(t, dt, &field);
+    if (have != numel) {
+        if (!(t->n_float_data | t->n_int32_data | t->n_int64_data | t->n_double_data | t->n_uint64_data))
             m2c_error(NULL, "%s: tensor of %llu elements has no data", what, (unsigned long long)numel);
+        else
+            m2c_error(NULL, "%s: %s has %zu values for %llu elements", what, field, have, (unsigned long long)numel);
         return NULL;
     }
+    x->data = m2c_alloc(g->arena, nbytes);
+    typed_data(t, x);
     return x;
 }
 
@@ -325,7 +324,8 @@ IrTensor *onnx_sparse_tensor(Importer *imp, const Onnx__SparseTensorProto *t, co
         }
         numel *= (uint64_t)t->dims[i];
     }
-    if (numel > ((uint64_t)1 << 30)) {
+    /* densified in memory: a few bytes of model must not claim gigabytes */
+    if (numel * ir_dtype_size(vals->dtype) > MAX_DENSE_BYTES) {
         m2c_error(NULL, "%s: sparse tensor too large to densify (%llu elements)", what, (unsigned long long)numel);
         return NULL;
     }

@@ -17,7 +17,7 @@ typedef enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 } WireType;
 typedef enum {
     M_NONE,   /* not descended into: copied verbatim */
     M_MODEL, M_GRAPH, M_NODE, M_ATTR, M_TENSOR, M_SPARSE, M_VALUE_INFO, M_TYPE, M_TYPE_TENSOR, M_SHAPE, M_DIM,
-    M_STRSTR, M_OPSET, M_SEGMENT, M_FUNCTION, M_COUNT,
+    M_STRSTR, M_OPSET, M_SEGMENT, M_FUNCTION, M_TYPE_SEQ, M_TYPE_MAP, M_TYPE_OPAQUE, M_COUNT,
 } MsgKind;
 
 typedef struct {
@@ -72,11 +72,17 @@ static const FieldSpec sparse_fields[] = {
 static const FieldSpec value_info_fields[] = {
     F(1, WT_LEN, 0, M_NONE, "name"), F(2, WT_LEN, 0, M_TYPE, "type"), F(3, WT_LEN, 0, M_NONE, "doc_string"),
     F(4, WT_LEN, 0, M_STRSTR, "metadata_props"), {0}};
+/* Sequence, map and optional types nest TypeProtos: they are walked (not copied) so that the depth limit
+ * holds for them too — protobuf-c's decoder recurses without one. */
 static const FieldSpec type_fields[] = {
-    F(1, WT_LEN, 0, M_TYPE_TENSOR, "tensor_type"), F(4, WT_LEN, 0, M_NONE, "sequence_type"),
-    F(5, WT_LEN, 0, M_NONE, "map_type"), F(9, WT_LEN, 0, M_NONE, "optional_type"),
-    F(8, WT_LEN, 0, M_TYPE_TENSOR, "sparse_tensor_type"), F(7, WT_LEN, 0, M_NONE, "opaque_type"),
+    F(1, WT_LEN, 0, M_TYPE_TENSOR, "tensor_type"), F(4, WT_LEN, 0, M_TYPE_SEQ, "sequence_type"),
+    F(5, WT_LEN, 0, M_TYPE_MAP, "map_type"), F(9, WT_LEN, 0, M_TYPE_SEQ, "optional_type"),
+    F(8, WT_LEN, 0, M_TYPE_TENSOR, "sparse_tensor_type"), F(7, WT_LEN, 0, M_TYPE_OPAQUE, "opaque_type"),
     F(6, WT_LEN, 0, M_NONE, "denotation"), {0}};
+static const FieldSpec type_seq_fields[] = {F(1, WT_LEN, 0, M_TYPE, "elem_type"), {0}};   /* also Optional */
+static const FieldSpec type_map_fields[] = {
+    F(1, WT_VARINT, 0, M_NONE, "key_type"), F(2, WT_LEN, 0, M_TYPE, "value_type"), {0}};
+static const FieldSpec type_opaque_fields[] = {F(1, WT_LEN, 0, M_NONE, "domain"), F(2, WT_LEN, 0, M_NONE, "name"), {0}};
 static const FieldSpec type_tensor_fields[] = {
     F(1, WT_VARINT, 0, M_NONE, "elem_type"), F(2, WT_LEN, 0, M_SHAPE, "shape"), {0}};
 static const FieldSpec shape_fields[] = {F(1, WT_LEN, 0, M_DIM, "dim"), {0}};
@@ -110,6 +116,9 @@ static const MsgSpec specs[M_COUNT] = {
     [M_OPSET] = {"OperatorSetIdProto", opset_fields},
     [M_SEGMENT] = {"TensorProto.Segment", segment_fields},
     [M_FUNCTION] = {"FunctionProto", function_fields},
+    [M_TYPE_SEQ] = {"TypeProto.Sequence", type_seq_fields},
+    [M_TYPE_MAP] = {"TypeProto.Map", type_map_fields},
+    [M_TYPE_OPAQUE] = {"TypeProto.Opaque", type_opaque_fields},
 };
 
 static const char *wt_name(unsigned wt)
