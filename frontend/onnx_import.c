@@ -496,9 +496,13 @@ static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__No
     SrcLoc loc = node_loc(np, index);
     node_of[index] = IR_NONE;
     if (np->n_output > MAX_NODE_OUTPUTS || np->n_input > MAX_NODE_INPUTS || np->n_attribute > MAX_NODE_ATTRS) {
-        m2c_error(&loc, "node has %zu inputs, %zu outputs and %zu attributes, too many", np->n_input, np->n_output,
-                  np->n_attribute);
-        define_outputs(g, np);
+        if (np->n_input > MAX_NODE_INPUTS)
+            m2c_error(&loc, "node has %zu inputs, more than the %d an op can have", np->n_input, MAX_NODE_INPUTS);
+        else if (np->n_output > MAX_NODE_OUTPUTS)
+            m2c_error(&loc, "node has %zu outputs, more than the %d an op can have", np->n_output, MAX_NODE_OUTPUTS);
+        else
+            m2c_error(&loc, "node has %zu attributes, more than the %d an op can have", np->n_attribute, MAX_NODE_ATTRS);
+        if (np->n_output <= MAX_NODE_OUTPUTS) define_outputs(g, np);
         return;
     }
     if (!check_outputs(g, np, &loc)) {
