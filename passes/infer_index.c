@@ -124,7 +124,7 @@ bool infer_resize(IrGraph *g, IrNode *n)
     int r = x->rank;
     /* Resize-10 is (X, scales); from 11 (X, roi, scales, sizes) with empty tensors standing for absent ones */
     uint32_t i_roi = 1, i_scales = 2, i_sizes = 3;
-    if (n->opset == 10 && n->nin == 2) {
+    if (n->opset > 0 && n->opset < 11 && n->nin == 2) {
         i_roi = IR_NONE;
         i_scales = 1;
         i_sizes = IR_NONE;

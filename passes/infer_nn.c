@@ -182,9 +182,13 @@ bool infer_pool(IrGraph *g, IrNode *n)
             int64_t span = win.dil[i] * (win.k[i] - 1) + 1;
             IrDim num = ir_dim_add(g, in, ir_dim_const(g, win.pads[i] + win.pads[ns + i] - span));
             IrDim o = ir_dim_add(g, ir_dim_ceil_div(g, num, s), ir_dim_const(g, 1));
-            /* a window that would start in the end padding is dropped: at most ceil((in + pad_begin) / stride) */
-            IrDim starts = ir_dim_ceil_div(g, ir_dim_add(g, in, ir_dim_const(g, win.pads[i])), s);
-            out[2 + i] = infer_dim_min(g, o, starts);
+            /* a window that would start in the end padding is dropped: at most ceil((in + pad_begin) / stride)
+             * windows.  That can only happen when pad_end + stride exceeds the window's span. */
+            if (win.pads[ns + i] + win.stride[i] > span) {
+                IrDim starts = ir_dim_ceil_div(g, ir_dim_add(g, in, ir_dim_const(g, win.pads[i])), s);
+                o = infer_dim_min(g, o, starts);
+            }
+            out[2 + i] = o;
         }
     }
     return infer_set(g, n, 0, x->dtype, r, out) && infer_set(g, n, 1, DT_I64, r, out);

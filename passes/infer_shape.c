@@ -45,12 +45,15 @@ static bool set_unknown_dims(IrGraph *g, IrNode *n, IrDType t, int64_t k)
     return infer_set(g, n, 0, t, (int)k, dims);
 }
 
-/* A 1-D integer input of known length whose contents we may not know; false (reported) otherwise. */
+/* A 1-D integer input of known length whose contents we may not know; false (reported) otherwise.  Axes
+ * may also be a scalar (ONNX Runtime accepts one for Squeeze and Unsqueeze, and exporters write it). */
 static bool list_input(IrGraph *g, IrNode *n, uint32_t i, const char *what, int64_t *len)
 {
     const IrValue *v = infer_in(g, n, i);
     if (!infer_check_dtype(n, v, what, INFER_INT)) return false;
-    if (v->rank != 1) return infer_error(n, "%s must be 1-D, has shape %s", what, infer_value_shape_str(g, v));
+    bool scalar_ok = !strcmp(what, "axes") && (n->op == IR_OP_SQUEEZE || n->op == IR_OP_UNSQUEEZE);
+    if (v->rank != 1 && !(scalar_ok && v->rank == 0))
+        return infer_error(n, "%s must be 1-D, has shape %s", what, infer_value_shape_str(g, v));
     *len = infer_in_numel(g, n, i);
     return true;
 }
