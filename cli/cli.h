@@ -8,6 +8,9 @@
 /* inspect.c */
 int cli_inspect(int argc, char **argv);
 
+/* convert.c */
+int cli_convert(int argc, char **argv);
+
 /* json.c — a small JSON writer with proper string escaping */
 typedef struct {
     M2cBuf *out;

@@ -6,8 +6,13 @@
 void cli_usage(FILE *f)
 {
     fprintf(f,
-            "usage: ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS]\n"
+            "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force]\n"
+            "       ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS]\n"
             "       ml2candle --help | --version\n"
+            "\n"
+            "MODEL.onnx -o DIR   write a Candle crate: Cargo.toml, src/model.rs, model.safetensors, examples/run.rs\n"
+            "  --name NAME    crate name (default: the folder's name)\n"
+            "  --force        replace a non-empty DIR\n"
             "\n"
             "inspect   import the model, run the passes and report inputs and outputs (symbolic dims), opsets,\n"
             "          ops, parameters, repeated layers and every unsupported node\n"
@@ -34,6 +39,7 @@ int main(int argc, char **argv)
         return M2C_EXIT_OK;
     }
     if (strcmp(cmd, "inspect") == 0) return cli_inspect(argc - 1, argv + 1);
+    if (cmd[0] != '-' || strcmp(cmd, "-o") == 0) return cli_convert(argc - 1, argv + 1);
     fprintf(stderr, "ml2candle: unknown command '%s'\n", cmd);
     cli_usage(stderr);
     return M2C_EXIT_USAGE;

@@ -92,6 +92,14 @@ void m2c_io_error(const char *fmt, ...)
     va_end(ap);
 }
 
+void m2c_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    m2c_verror(M2C_EXIT_USAGE, NULL, fmt, ap);
+    va_end(ap);
+}
+
 void m2c_warn(const SrcLoc *loc, const char *fmt, ...)
 {
     va_list ap;

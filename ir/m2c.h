@@ -76,6 +76,11 @@ bool m2c_map_get(const M2cMap *m, const char *key, uint32_t *val);
 uint64_t m2c_hash_bytes(const void *p, size_t n, uint64_t seed);
 
 /*
+ * sha256.c
+ */
+void m2c_sha256_hex(const void *data, size_t len, char out[65]);
+
+/*
  * diag.c
  */
 
@@ -95,6 +100,7 @@ int m2c_exit_code(void);                  /* the code of the first error, M2C_EX
 
 void m2c_error(const SrcLoc *loc, const char *fmt, ...) M2C_PRINTF(2, 3);     /* invalid model: exit 1 */
 void m2c_io_error(const char *fmt, ...) M2C_PRINTF(1, 2);                     /* I/O problem: exit 3 */
+void m2c_usage_error(const char *fmt, ...) M2C_PRINTF(1, 2);                  /* bad arguments: exit 2 */
 void m2c_warn(const SrcLoc *loc, const char *fmt, ...) M2C_PRINTF(2, 3);
 void m2c_verror(int code, const SrcLoc *loc, const char *fmt, va_list ap);
 

@@ -1,0 +1,176 @@
+/* backends/candle/cg.h — table of contents of the Candle backend.
+ *
+ * The backend turns the optimized IR into a Rust crate (DESIGN §5).  crate.c writes the files atomically;
+ * modules.c splits the graph into PyTorch modules (one struct per module type); function.c emits one
+ * Rust function body from a list of nodes; emit.c dispatches each node to the lowering of its op family
+ * (lower_*.c), which writes candle calls through the helpers below.  Rust that candle lacks (ONNX Round,
+ * reflect padding, GatherND...) comes from snippets in rust/, copied into the crate's src/onnx_ops.rs
+ * only when used.
+ */
+#ifndef CG_H
+#define CG_H
+
+#include "ir.h"
+#include "passes.h"
+
+/* What cg_emit_crate() is asked for (the CLI's options). */
+typedef struct {
+    const char *out_dir;       /* -o */
+    const char *name;          /* crate name (--name), default from the model file */
+    IrDType float_dtype;       /* --dtype: the VarBuilder dtype for float weights (DT_F32 default) */
+    bool force;                /* --force: replace a non-empty -o */
+    bool embed_weights;        /* --embed-weights: include_bytes! the safetensors into the crate */
+    const char *model_path;    /* source model, for the README and the sha256 */
+    const char *candle_path;   /* tests only: a path dependency for candle instead of crates.io */
+} CgOptions;
+
+/*
+ * out.c — Rust source text with indentation
+ */
+typedef struct {
+    M2cBuf buf;
+    int indent;
+} CgOut;
+void cg_line(CgOut *o, const char *fmt, ...) M2C_PRINTF(2, 3);    /* one indented line */
+void cg_open(CgOut *o, const char *fmt, ...) M2C_PRINTF(2, 3);    /* a line ending in '{', then indent */
+void cg_close(CgOut *o, const char *fmt, ...) M2C_PRINTF(2, 3);   /* dedent, then a line starting with '}' */
+void cg_blank(CgOut *o);
+
+/*
+ * names.c — Rust names
+ */
+const char *cg_snake(M2cArena *a, const char *s);       /* any text -> a snake_case identifier, keywords escaped */
+const char *cg_camel(M2cArena *a, const char *s);       /* "self_attention" -> "SelfAttention" */
+const char *cg_candle_dtype(IrDType t);                 /* "DType::F32"; bool -> U8, i8 -> I16 ... */
+const char *cg_rust_type(IrDType t);                    /* element type in candle: "f32", "u8", "i64" */
+IrDType cg_storage_dtype(IrDType t);                    /* the IR dtype candle holds the values in */
+const char *cg_st_dtype(IrDType t);                     /* safetensors dtype string */
+
+/*
+ * safetensors.c
+ */
+typedef struct {
+    const char *name;
+    const IrTensor *tensor;
+} CgStTensor;
+bool cg_write_safetensors(const char *path, const CgStTensor *ts, uint32_t n, const char *source_sha256);
+
+/*
+ * The state of the crate being generated: weights and constants to store, helper snippets used.
+ */
+typedef struct {
+    const char *field;         /* Rust field name in its struct */
+    const char *st_name;       /* full name in model.safetensors */
+    const char *rel_name;      /* name relative to the struct's VarBuilder prefix */
+    const IrTensor *tensor;
+    uint32_t value;            /* IR value */
+} CgWeight;
+
+typedef struct CgCrate {
+    IrGraph *g;
+    const CgOptions *opt;
+    M2C_VEC(CgStTensor) st;            /* everything that goes into model.safetensors */
+    M2cMap st_names;
+    uint64_t helpers;                  /* bit set of CgHelper used */
+} CgCrate;
+
+/*
+ * function.c — one Rust function: locals, dims, statements
+ */
+typedef enum {
+    REF_NONE,      /* not available in this function */
+    REF_LOCAL,     /* an owned `Tensor` local: `x` as receiver, `&x` as argument */
+    REF_BORROW,    /* a `&Tensor` parameter: `x` either way */
+    REF_FIELD,     /* a struct field: `self.w`, `&self.w` */
+} CgRefKind;
+
+typedef enum {
+    LAYOUT_CONTIG,     /* fresh result of a computing op, or a weight */
+    LAYOUT_T_LAST2,    /* a contiguous tensor with its last two dims swapped: fine for matmul */
+    LAYOUT_VIEW,       /* any other view (permute, narrow, broadcast), or a caller's tensor */
+} CgLayout;
+
+typedef struct {
+    const char *name;          /* the symbol */
+    const char *expr;          /* how to get it: "batch" (a let at the top) or "xs.dim(1)?" */
+    const char *let_src;       /* for a let at the top: "input_ids", axis below */
+    int axis;
+    bool used;
+} CgSymBinding;
+
+typedef struct CgFn {
+    IrGraph *g;
+    CgCrate *crate;
+    CgOut *o;                  /* the body being written */
+    M2cArena *a;
+    const char **ref;          /* per value id: the Rust expression that holds the tensor */
+    uint8_t *refkind;          /* CgRefKind per value id */
+    uint8_t *layout;           /* CgLayout per value id: is the tensor contiguous in memory? */
+    M2cMap names;              /* identifiers in use in the function */
+    M2C_VEC(CgSymBinding) syms;
+    M2C_VEC(CgWeight) fields;  /* weights and constants this function reads as struct fields */
+    bool uses_device;          /* the struct keeps its Device */
+    bool failed;
+} CgFn;
+
+void cg_fn_init(CgFn *f, IrGraph *g, CgCrate *crate, CgOut *body);
+void cg_fn_param(CgFn *f, uint32_t v, const char *name);     /* a `&Tensor` parameter; binds its symbols */
+void cg_fn_field(CgFn *f, uint32_t v, const char *field);    /* a tensor held in a struct field */
+void cg_fn_bind_outputs(CgFn *f, const IrNode *n);           /* symbols first seen in n's outputs */
+void cg_set_layout(CgFn *f, uint32_t v, CgLayout l);
+CgLayout cg_layout(CgFn *f, uint32_t v);
+const char *cg_contig(CgFn *f, uint32_t v, bool transposed_ok);   /* receiver, `.contiguous()?` if needed */
+void cg_fn_symbol_lets(CgFn *f, CgOut *o);                   /* `let (batch, seq) = x.dims2()?;` for used ones */
+
+const char *cg_fresh(CgFn *f, const char *hint);              /* a new local identifier */
+const char *cg_def(CgFn *f, uint32_t v);                      /* names the local for value v, records it */
+const char *cg_v(CgFn *f, uint32_t v);                        /* the value as a receiver: "xs", "self.w" */
+const char *cg_ref(CgFn *f, uint32_t v);                      /* the value as an argument: "&xs" */
+const char *cg_in(CgFn *f, const IrNode *n, uint32_t i);      /* cg_v of input i */
+const char *cg_in_ref(CgFn *f, const IrNode *n, uint32_t i);  /* cg_ref of input i */
+const char *cg_out(CgFn *f, const IrNode *n, uint32_t i);     /* cg_def of output i */
+const char *cg_dim(CgFn *f, IrDim d);                         /* usize expression of a dim */
+const char *cg_shape(CgFn *f, int rank, const IrDim *dims);   /* "(b, t, 4, 8)" */
+const char *cg_shape_of(CgFn *f, uint32_t v);                 /* cg_shape of a value's dims */
+const char *cg_device(CgFn *f);                               /* "&self.device" */
+bool cg_scalar_const(CgFn *f, uint32_t v, double *out);       /* a constant with one element */
+const char *cg_f64(M2cArena *a, double v);                    /* a Rust f64 literal: "0.5", "f64::INFINITY" */
+void cg_stmt(CgFn *f, const char *fmt, ...) M2C_PRINTF(2, 3); /* one statement line */
+void cg_comment(CgFn *f, const char *fmt, ...) M2C_PRINTF(2, 3);
+bool cg_unsupported(CgFn *f, const IrNode *n, const char *why);   /* reports; returns false */
+
+/*
+ * emit.c — one switch over the op table
+ */
+bool cg_lower_node(CgFn *f, const IrNode *n);
+
+/* lower_*.c — the op families; each returns false after reporting what it cannot lower */
+bool cg_lower_eltwise(CgFn *f, const IrNode *n);
+bool cg_lower_shape(CgFn *f, const IrNode *n);
+bool cg_lower_reduce(CgFn *f, const IrNode *n);
+bool cg_lower_nn(CgFn *f, const IrNode *n);
+bool cg_lower_misc(CgFn *f, const IrNode *n);
+
+/*
+ * helpers.c — Rust snippets for what candle lacks, added to src/onnx_ops.rs when used
+ */
+typedef enum {
+#define HELPER(id, file) CG_HELPER_##id,
+#include "helpers.def"
+#undef HELPER
+    CG_HELPER_COUNT
+} CgHelper;
+const char *cg_helper(CgFn *f, CgHelper h);   /* marks it used; returns its Rust path "onnx_ops::name" */
+void cg_write_helpers(CgCrate *c, CgOut *o);
+
+/*
+ * model.c — src/model.rs
+ */
+bool cg_emit_flat_model(CgCrate *c, CgOut *out, const char *doc);
+
+/*
+ * crate.c — the crate on disk
+ */
+bool cg_emit_crate(IrGraph *g, const CgOptions *opt);
+
+#endif

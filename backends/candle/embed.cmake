@@ -1,0 +1,16 @@
+# backends/candle/embed.cmake — turns rust/*.rs snippets into C strings (cmake -P), so the ml2candle
+# binary carries them: -DDEF=helpers.def -DDIR=rust -DOUT=helpers_gen.c
+file(STRINGS ${DEF} lines REGEX "^HELPER\\(")
+set(out "/* generated from helpers.def and the rust/ snippets by embed.cmake; do not edit */\n#include <stddef.h>\n")
+string(APPEND out "const char *const cg_helper_source[] = {\n")
+foreach(line ${lines})
+  string(REGEX REPLACE "^HELPER\\([^,]*, *\"([^\"]*)\"\\).*" "\\1" file "${line}")
+  file(READ ${DIR}/${file} text)
+  string(REPLACE "\\" "\\\\" text "${text}")
+  string(REPLACE "\"" "\\\"" text "${text}")
+  string(REPLACE "\n" "\\n\"\n    \"" text "${text}")
+  string(APPEND out "    /* ${file} */\n    \"${text}\",\n")
+endforeach()
+string(APPEND out "    NULL,\n};\n")
+file(WRITE ${OUT}.tmp "${out}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

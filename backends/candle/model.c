@@ -1,0 +1,184 @@
+/* backends/candle/model.c — src/model.rs: the `Model` struct, its constructors and forward.
+ *
+ * The forward body is generated first, into memory, so the struct knows which weights and constants it
+ * reads and the function knows which dims it must bind; then the file is assembled in reading order.
+ * Every node is lowered even after one fails, so all unsupported nodes are reported together. */
+#include "cg.h"
+
+#include <string.h>
+
+/* The name a weight gets in model.safetensors: the PyTorch state_dict name when the export kept it. */
+static const char *weight_st_name(CgCrate *c, uint32_t v)
+{
+    const IrValue *val = ir_val(c->g, v);
+    const char *base = val->state_name ? val->state_name : val->name;
+    const char *name = base;
+    for (int k = 1; m2c_map_get(&c->st_names, name, NULL); k++) name = m2c_sprintf(c->g->arena, "%s_%d", base, k);
+    m2c_map_put(c->g->arena, &c->st_names, name, 1);
+    return name;
+}
+
+static void add_st(CgCrate *c, const char *name, const IrTensor *t)
+{
+    CgStTensor s = {name, t};
+    m2c_vec_push(c->g->arena, &c->st, s);
+}
+
+static const char *value_type_doc(IrGraph *g, uint32_t v)
+{
+    const IrValue *val = ir_val(g, v);
+    M2cBuf b = {0};
+    m2c_buf_printf(&b, "%s (", ir_dtype_name(val->dtype));
+    for (int i = 0; i < val->rank; i++) {
+        if (i) m2c_buf_puts(&b, ", ");
+        ir_dim_print(g, val->dims[i], &b);
+    }
+    m2c_buf_puts(&b, val->rank == 1 ? ",)" : ")");
+    const char *s = m2c_strdup(g->arena, b.s);
+    m2c_buf_free(&b);
+    return s;
+}
+
+/* `use` lines for exactly the items the text names. */
+static void write_uses(CgOut *o, const char *text, bool helpers)
+{
+    static const struct {
+        const char *item, *needle;
+    } core[] = {{"DType", "DType::"}, {"Device", "Device"}, {"IndexOp", ".i("}, {"Module", ".forward(&"},
+                {"Result", "Result<"}, {"Tensor", "Tensor"}, {"D", "D::"}};
+    M2cBuf b = {0};
+    int n = 0;
+    for (size_t i = 0; i < sizeof core / sizeof *core; i++)
+        if (strstr(text, core[i].needle)) m2c_buf_printf(&b, "%s%s", n++ ? ", " : "", core[i].item);
+    cg_line(o, n == 1 ? "use candle_core::%s;" : "use candle_core::{%s};", b.s);
+    m2c_buf_free(&b);
+    cg_line(o, "use candle_nn::VarBuilder;");
+    if (helpers) cg_blank(o), cg_line(o, "use crate::onnx_ops;");
+}
+
+bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
+{
+    CgOut *out = out_param;
+    IrGraph *g = c->g;
+    CgOut body = {{0}, 2};
+    CgFn f;
+    cg_fn_init(&f, g, c, &body);
+    ir_fill_uses(g);
+    /* weights: one field each, named after the PyTorch name */
+    for (uint32_t i = 0; i < g->params.n; i++) {
+        uint32_t v = g->params.v[i];
+        const IrValue *val = ir_val(g, v);
+        const char *st = weight_st_name(c, v);
+        const char *field = cg_fresh(&f, val->state_name ? val->state_name : val->name);
+        CgWeight w = {field, st, st, val->konst, v};
+        m2c_vec_push(f.a, &f.fields, w);
+        cg_fn_field(&f, v, field);
+    }
+    M2cBuf params = {0};
+    for (uint32_t i = 0; i < g->inputs.n; i++) {
+        uint32_t v = g->inputs.v[i];
+        cg_fn_param(&f, v, ir_val(g, v)->name);
+        m2c_buf_printf(&params, ", %s: &Tensor", f.ref[v]);
+    }
+    for (uint32_t n = 0; n < g->nodes.n; n++) {
+        const IrNode *node = &g->nodes.v[n];
+        if (node->dead) continue;
+        if (node->loc.node && node->loc.node[0]) cg_comment(&f, "onnx: %s", node->loc.node);
+        if (cg_lower_node(&f, node)) cg_fn_bind_outputs(&f, node);
+    }
+    /* the return value: each output in ONNX order (an output that is an input or a weight is cloned) */
+    M2cBuf ret = {0};
+    for (uint32_t i = 0; i < g->outputs.n; i++) {
+        uint32_t v = g->outputs.v[i];
+        const char *r = cg_v(&f, v);
+        bool owned = f.refkind[v] == REF_LOCAL;
+        m2c_buf_printf(&ret, "%s%s%s", i ? ", " : "", r, owned ? "" : ".clone()");
+    }
+    if (f.failed || m2c_error_count()) {
+        m2c_buf_free(&params), m2c_buf_free(&ret), m2c_buf_free(&body.buf);
+        return false;
+    }
+    /* constants the body read as tensors are stored with the weights */
+    for (uint32_t i = 0; i < f.fields.n; i++) {
+        CgWeight *w = &f.fields.v[i];
+        if (w->st_name) continue;
+        w->st_name = w->rel_name = weight_st_name(c, w->value);
+        add_st(c, w->st_name, w->tensor);
+    }
+    for (uint32_t i = 0; i < f.fields.n; i++)
+        if (ir_val(g, f.fields.v[i].value)->flags & V_PARAM) add_st(c, f.fields.v[i].st_name, f.fields.v[i].tensor);
+
+    /* assemble: the struct and impl first, so the `use` lines can name exactly what they need */
+    CgOut final = *out;
+    CgOut rest = {{0}, 0};
+    out = &rest;
+    cg_line(out, "#[derive(Debug, Clone)]");
+    cg_open(out, "pub struct Model {");
+    for (uint32_t i = 0; i < f.fields.n; i++) cg_line(out, "%s: Tensor,", f.fields.v[i].field);
+    if (f.uses_device) cg_line(out, "device: Device,");
+    cg_close(out, "}");
+    cg_blank(out);
+    cg_open(out, "impl Model {");
+    cg_line(out, "/// Loads the weights from a safetensors file (`model.safetensors` next to this crate's Cargo.toml).");
+    cg_open(out, "pub fn load<P: AsRef<std::path::Path>>(path: P, device: &Device) -> Result<Self> {");
+    cg_line(out, "// SAFETY: the file is mapped read-only and must not change while the model is alive.");
+    cg_line(out, "let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[path], %s, device)? };",
+            cg_candle_dtype(c->opt->float_dtype));
+    cg_line(out, "Self::new(vb)");
+    cg_close(out, "}");
+    cg_blank(out);
+    cg_open(out, "pub fn new(vb: VarBuilder) -> Result<Self> {");
+    cg_open(out, "Ok(Self {");
+    for (uint32_t i = 0; i < f.fields.n; i++) {
+        const CgWeight *w = &f.fields.v[i];
+        M2cBuf shape = {0};
+        m2c_buf_puts(&shape, "(");
+        for (int k = 0; k < w->tensor->rank; k++) m2c_buf_printf(&shape, "%s%lld", k ? ", " : "", (long long)w->tensor->shape[k]);
+        m2c_buf_puts(&shape, w->tensor->rank == 1 ? ",)" : ")");
+        IrDType dt = w->tensor->dtype;
+        bool main_float = dt == c->opt->float_dtype;
+        if (main_float)
+            cg_line(out, "%s: vb.get(%s, \"%s\")?,", w->field, shape.s, w->rel_name);
+        else
+            cg_line(out, "%s: vb.to_dtype(%s).get(%s, \"%s\")?,", w->field, cg_candle_dtype(dt), shape.s, w->rel_name);
+        m2c_buf_free(&shape);
+    }
+    if (f.uses_device) cg_line(out, "device: vb.device().clone(),");
+    cg_close(out, "})");
+    cg_close(out, "}");
+    cg_blank(out);
+    for (uint32_t i = 0; i < g->inputs.n; i++)
+        cg_line(out, "/// `%s`: %s", f.ref[g->inputs.v[i]], value_type_doc(g, g->inputs.v[i]));
+    cg_line(out, "///");
+    if (g->outputs.n == 1) {
+        cg_line(out, "/// Returns `%s`: %s.", ir_val(g, g->outputs.v[0])->name, value_type_doc(g, g->outputs.v[0]));
+    } else {
+        cg_line(out, "/// Returns, in order:");
+        for (uint32_t i = 0; i < g->outputs.n; i++)
+            cg_line(out, "/// `%s`: %s", ir_val(g, g->outputs.v[i])->name, value_type_doc(g, g->outputs.v[i]));
+    }
+    if (g->inputs.n > 6) cg_line(out, "#[allow(clippy::too_many_arguments)]");
+    M2cBuf rtype = {0};
+    if (g->outputs.n == 1) {
+        m2c_buf_puts(&rtype, "Tensor");
+    } else {
+        m2c_buf_puts(&rtype, "(");
+        for (uint32_t i = 0; i < g->outputs.n; i++) m2c_buf_printf(&rtype, "%sTensor", i ? ", " : "");
+        m2c_buf_puts(&rtype, ")");
+        if (g->outputs.n > 3) cg_line(out, "#[allow(clippy::type_complexity)]");
+    }
+    cg_open(out, "pub fn forward(&self%s) -> Result<%s> {", params.s ? params.s : "", rtype.s);
+    cg_fn_symbol_lets(&f, out);
+    m2c_buf_puts(&out->buf, body.buf.s ? body.buf.s : "");
+    cg_line(out, g->outputs.n == 1 ? "Ok(%s)" : "Ok((%s))", ret.s);
+    cg_close(out, "}");
+    cg_close(out, "}");
+    cg_line(&final, "//! %s", doc);
+    write_uses(&final, rest.buf.s, c->helpers != 0);
+    cg_blank(&final);
+    m2c_buf_puts(&final.buf, rest.buf.s);
+    *(CgOut *)out_param = final;
+    m2c_buf_free(&rest.buf);
+    m2c_buf_free(&params), m2c_buf_free(&ret), m2c_buf_free(&rtype), m2c_buf_free(&body.buf);
+    return true;
+}

@@ -1,0 +1,67 @@
+/* cli/convert.c — `ml2candle MODEL.onnx -o DIR`: the main job, a Candle crate from an ONNX model.
+ *
+ * Import, passes, then the Candle backend; every unsupported node is reported at once and nothing is
+ * written unless the whole crate could be generated. */
+#include "cli.h"
+#include "cg.h"
+
+#include <string.h>
+
+int cli_convert(int argc, char **argv)
+{
+    CgOptions opt = {0};
+    opt.float_dtype = DT_F32;
+    const char *model = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        bool has_arg = i + 1 < argc;
+        if (strcmp(s, "-o") == 0 || strcmp(s, "--out") == 0) {
+            if (!has_arg) goto missing;
+            opt.out_dir = argv[++i];
+        } else if (strcmp(s, "--name") == 0) {
+            if (!has_arg) goto missing;
+            opt.name = argv[++i];
+        } else if (strcmp(s, "--dtype") == 0) {
+            if (!has_arg) goto missing;
+            const char *d = argv[++i];
+            if (strcmp(d, "f32") != 0) {
+                fprintf(stderr, "ml2candle: --dtype %s: only f32 is supported so far\n", d);
+                return M2C_EXIT_USAGE;
+            }
+        } else if (strcmp(s, "--force") == 0) {
+            opt.force = true;
+        } else if (strcmp(s, "--candle-path") == 0) {
+            if (!has_arg) goto missing;
+            opt.candle_path = argv[++i];
+        } else if (s[0] == '-' && s[1]) {
+            fprintf(stderr, "ml2candle: unknown option '%s'\n", s);
+            cli_usage(stderr);
+            return M2C_EXIT_USAGE;
+        } else if (model) {
+            fprintf(stderr, "ml2candle: one model at a time ('%s' and '%s')\n", model, s);
+            return M2C_EXIT_USAGE;
+        } else {
+            model = s;
+        }
+        continue;
+    missing:
+        fprintf(stderr, "ml2candle: %s needs an argument\n", s);
+        return M2C_EXIT_USAGE;
+    }
+    if (!model || !opt.out_dir) {
+        fprintf(stderr, "ml2candle: usage: ml2candle MODEL.onnx -o DIR\n");
+        return M2C_EXIT_USAGE;
+    }
+    opt.model_path = model;
+    m2c_diag_reset(model);
+    IrGraph *g = onnx_import(model);
+    if (!g) return m2c_exit_code();
+    for (uint32_t n = 0; n < g->nodes.n; n++) {
+        const IrNode *node = &g->nodes.v[n];
+        if (node->op == IR_OP_UNKNOWN)
+            m2c_error(&node->loc, "unsupported op %s (domain '%s', opset %d)", node->op_type, node->domain, node->opset);
+    }
+    if (m2c_error_count() == 0 && pass_run_pipeline(g, NULL)) cg_emit_crate(g, &opt);
+    ir_graph_free(g);
+    return m2c_exit_code();
+}
