@@ -117,6 +117,12 @@ static void set_value_type(Importer *imp, uint32_t v, const Onnx__ValueInfoProto
 
 /* --- attributes ------------------------------------------------------------------------------------------ */
 
+/* protobuf-c leaves an absent or empty bytes field with a NULL data pointer */
+static const char *bytes_str(M2cArena *a, ProtobufCBinaryData b)
+{
+    return b.len ? m2c_strndup(a, (const char *)b.data, b.len) : "";
+}
+
 static bool import_attr(Importer *imp, IrNode *n, const Onnx__AttributeProto *ap, const SrcLoc *loc)
 {
     IrGraph *g = imp->g;
@@ -153,7 +159,7 @@ static bool import_attr(Importer *imp, IrNode *n, const Onnx__AttributeProto *ap
         return true;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
         a = ir_attr_add(g, n, name, ATTR_STRING);
-        a->u.s = m2c_strndup(g->arena, (const char *)ap->s.data, ap->s.len);
+        a->u.s = bytes_str(g->arena, ap->s);
         a->n = (uint32_t)ap->s.len;
         return true;
     case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: {
@@ -171,7 +177,7 @@ static bool import_attr(Importer *imp, IrNode *n, const Onnx__AttributeProto *ap
         a = ir_attr_add(g, n, name, ATTR_STRINGS);
         const char **ss = m2c_alloc_array(g->arena, ap->n_strings, sizeof *ss);
         for (size_t i = 0; i < ap->n_strings; i++)
-            ss[i] = m2c_strndup(g->arena, (const char *)ap->strings[i].data, ap->strings[i].len);
+            ss[i] = bytes_str(g->arena, ap->strings[i]);
         a->u.ss = ss;
         a->n = (uint32_t)ap->n_strings;
         return true;
@@ -535,6 +541,20 @@ static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__No
         ir_value_set_const(g, v, t);
         ir_val(g, v)->flags |= V_CONST;
         return;
+    }
+    /* The TorchScript exporter deduplicates equal initializers (zero-initialized biases, tied weights) and
+     * writes `Identity(encoder.layer.0...query.bias) -> encoder.layer.1...key.bias`.  The output is a weight
+     * of its own in PyTorch's state_dict, so it becomes one again, sharing the data. */
+    if (ir_domain_is_onnx(domain) && strcmp(np->op_type, "Identity") == 0 && np->n_input == 1 && np->n_output == 1 &&
+        np->output[0][0]) {
+        uint32_t src = ir_value_lookup(g, np->input[0]);
+        if (src != IR_NONE && (ir_val(g, src)->flags & V_PARAM)) {
+            uint32_t v = ir_value_new(g, np->output[0]);
+            ir_value_set_const(g, v, ir_val(g, src)->konst);
+            ir_val(g, v)->flags |= V_PARAM;
+            m2c_vec_push(g->arena, &g->params, v);
+            return;
+        }
     }
     IrOp op = ir_op_lookup(domain, np->op_type);
     if (op == IR_OP_UNKNOWN && is_model_function(imp, m, domain, np->op_type)) {

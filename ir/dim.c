@@ -544,6 +544,15 @@ static IrDim minmax(IrGraph *g, IrDimKind kind, IrDim a, IrDim b)
     ir_dim_bounds(g, b, &blo, &bhi);
     if (is_max ? alo >= bhi : ahi <= blo) return a;
     if (is_max ? blo >= ahi : bhi <= alo) return b;
+    /* Absorption: max(a, min(a, b)) = a and min(a, max(a, b)) = a. */
+    IrDimKind dual = is_max ? DIM_MIN : DIM_MAX;
+    for (int s = 0; s < 2; s++) {
+        IrDim x = s ? b : a, y = s ? a : b;
+        const IrDimExpr *ey = ir_dim_expr(g, y);
+        if (ey->kind != dual) continue;
+        for (uint32_t i = 0; i < ey->nops; i++)
+            if (ey->ops[i] == x) return x;
+    }
     /* Flatten, drop duplicates, keep one constant. */
     IrDim ops[MAX_TERMS];
     uint32_t n = 0;

@@ -8,6 +8,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,6 +62,38 @@ static void remove_tree(const char *path)
         closedir(d);
     }
     rmdir(path);
+}
+
+extern char **environ;
+
+/* Like bindgen, the generated sources go through rustfmt when it is installed (ML2CANDLE_RUSTFMT names
+ * another binary, or 0 to skip): the emitter writes close to rustfmt's style, rustfmt settles the line
+ * breaks of long chains.  A rustfmt that rejects the file means the emitter wrote invalid Rust. */
+static void run_rustfmt(M2cArena *a, const char *dir, bool with_ops)
+{
+    const char *bin = getenv("ML2CANDLE_RUSTFMT");
+    if (bin && strcmp(bin, "0") == 0) return;
+    if (!bin || !bin[0]) bin = "rustfmt";
+    char *argv[8];
+    int k = 0;
+    argv[k++] = (char *)bin;
+    argv[k++] = "--edition=2021";
+    argv[k++] = m2c_sprintf(a, "%s/src/lib.rs", dir);   /* follows `mod` to model.rs and onnx_ops.rs */
+    argv[k++] = m2c_sprintf(a, "%s/examples/run.rs", dir);
+    argv[k] = NULL;
+    (void)with_ops;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    if (posix_spawnp(&pid, bin, &fa, NULL, argv, environ) == 0) {
+        int status;
+        if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+            m2c_warn(NULL, "rustfmt could not format the generated code (exit %d): please report this",
+                     WEXITSTATUS(status));
+    }
+    posix_spawn_file_actions_destroy(&fa);
 }
 
 static const char *crate_name(M2cArena *a, const CgOptions *opt)
@@ -322,7 +357,14 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
     if (c.helpers) cg_write_helpers(&c, &ops);
     bool half = (model.buf.s && strstr(model.buf.s, "half::")) || (ops.buf.s && strstr(ops.buf.s, "half::"));
 
-    /* write into a sibling temporary folder, then rename it into place */
+    /* write into a sibling temporary folder, then rename it into place; the parents are created first */
+    char *parent = m2c_strdup(a, opt->out_dir);
+    for (char *p = parent + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        mkdir(parent, 0777);
+        *p = '/';
+    }
     const char *tmp = m2c_sprintf(a, "%s.ml2candle-tmp-%d", opt->out_dir, (int)getpid());
     remove_tree(tmp);
     bool ok = mkdir(tmp, 0777) == 0;
@@ -337,6 +379,7 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
     ok = ok && write_text(m2c_sprintf(a, "%s/examples/run.rs", tmp), ex);
     ok = ok && cg_write_safetensors(m2c_sprintf(a, "%s/model.safetensors", tmp), c.st.v, c.st.n, sha);
     free(toml), free(rd), free(ex);
+    if (ok) run_rustfmt(a, tmp, c.helpers != 0);
     m2c_buf_free(&model.buf), m2c_buf_free(&lib.buf), m2c_buf_free(&ops.buf);
     if (ok) {
         const char *old = m2c_sprintf(a, "%s.ml2candle-old-%d", opt->out_dir, (int)getpid());

@@ -171,8 +171,15 @@ const char *cg_v(CgFn *f, uint32_t v)
     if (val->symval) {
         /* symbolic contents (a shape computed from the inputs' dims) as an i64 tensor */
         M2cBuf b = {0};
-        for (uint32_t i = 0; i < val->symval_n; i++)
-            m2c_buf_printf(&b, "%s%s as i64", i ? ", " : "", cg_dim(f, val->symval[i]));
+        for (uint32_t i = 0; i < val->symval_n; i++) {
+            int64_t c;
+            const IrDimExpr *e = ir_dim_expr(f->g, val->symval[i]);
+            if (ir_dim_const_value(f->g, val->symval[i], &c))
+                m2c_buf_printf(&b, "%s%lldi64", i ? ", " : "", (long long)c);
+            else
+                m2c_buf_printf(&b, e->kind == DIM_SYM ? "%s%s as i64" : "%s(%s) as i64", i ? ", " : "",
+                               cg_dim(f, val->symval[i]));
+        }
         const char *name = cg_fresh(f, "dims");
         if (val->rank == 0)
             cg_stmt(f, "let %s = Tensor::new(%s, %s)?;", name, b.s ? b.s : "0i64", cg_device(f));

@@ -50,6 +50,8 @@ void cg_write_helpers(CgCrate *c, CgOut *o)
     for (int h = 0; h < CG_HELPER_COUNT; h++) {
         if (!(c->helpers & ((uint64_t)1 << h))) continue;
         cg_blank(o);
+        /* the marker lets tools merge the helpers of several generated models (tests/conformance) */
+        cg_line(o, "// ml2candle helper: %s", helper_names[h]);
         m2c_buf_puts(&o->buf, cg_helper_source[h]);
     }
 }

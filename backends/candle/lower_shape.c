@@ -115,7 +115,7 @@ static bool gather(CgFn *f, const IrNode *n)
     /* PyTorch embeddings never see negative ids; anything else follows ONNX and counts them from the end */
     if (signed_ids && !(data->flags & V_PARAM)) {
         const char *wrapped = cg_fresh(f, "ids");
-        cg_stmt(f, "let %s = (%s.lt(0.0)?.to_dtype(%s.dtype())? * %s as f64)?.add(&%s)?;", wrapped, ids, ids,
+        cg_stmt(f, "let %s = (%s.lt(0.0)?.to_dtype(%s.dtype())? * (%s) as f64)?.add(&%s)?;", wrapped, ids, ids,
                 cg_dim(f, data->dims[axis]), ids);
         ids = wrapped;
     }
@@ -208,6 +208,16 @@ static bool constant_of_shape(CgFn *f, const IrNode *n)
     return true;
 }
 
+/* A dim as an i64 Rust expression: `3i64`, `seq as i64`, `(seq - 1) as i64`. */
+static const char *i64_expr(CgFn *f, IrDim d)
+{
+    int64_t c;
+    if (ir_dim_const_value(f->g, d, &c)) return m2c_sprintf(f->a, "%lldi64", (long long)c);
+    const IrDimExpr *e = ir_dim_expr(f->g, d);
+    const char *s = cg_dim(f, d);
+    return e->kind == DIM_SYM ? m2c_sprintf(f->a, "%s as i64", s) : m2c_sprintf(f->a, "(%s) as i64", s);
+}
+
 static bool shape_op(CgFn *f, const IrNode *n)
 {
     const IrValue *in = val(f, n->in[0]);
@@ -215,7 +225,7 @@ static bool shape_op(CgFn *f, const IrNode *n)
     if (n->op == IR_OP_SIZE) {
         IrDim total = ir_dim_const(f->g, 1);
         for (int i = 0; i < in->rank; i++) total = ir_dim_mul(f->g, total, in->dims[i]);
-        cg_stmt(f, "let %s = Tensor::new(%s as i64, %s)?;", cg_out(f, n, 0), cg_dim(f, total), cg_device(f));
+        cg_stmt(f, "let %s = Tensor::new(%s, %s)?;", cg_out(f, n, 0), i64_expr(f, total), cg_device(f));
         return true;
     }
     const IrValue *out = val(f, n->out[0]);
@@ -224,7 +234,7 @@ static bool shape_op(CgFn *f, const IrNode *n)
     if (end < 0) end += in->rank;
     if (start < 0) start = 0;
     if (end > in->rank) end = in->rank;
-    for (int64_t i = start; i < end; i++) m2c_buf_printf(&b, "%s%s as i64", i > start ? ", " : "", cg_dim(f, in->dims[i]));
+    for (int64_t i = start; i < end; i++) m2c_buf_printf(&b, "%s%s", i > start ? ", " : "", i64_expr(f, in->dims[i]));
     (void)out;
     cg_stmt(f, "let %s = Tensor::new(&[%s], %s)?;", cg_out(f, n, 0), b.s ? b.s : "0i64; 0", cg_device(f));
     m2c_buf_free(&b);
@@ -239,8 +249,8 @@ static bool range(CgFn *f, const IrNode *n)
     double fs, fl, fd;
     if (ir_dtype_is_int(t) && ir_value_dims(f->g, n->in[0], s, 1, &k) && ir_value_dims(f->g, n->in[1], l, 1, &k) &&
         ir_value_dims(f->g, n->in[2], d, 1, &k)) {
-        cg_stmt(f, "let %s = Tensor::arange_step(%s as i64, %s as i64, %s as i64, %s)?%s;", cg_out(f, n, 0),
-                cg_dim(f, s[0]), cg_dim(f, l[0]), cg_dim(f, d[0]), cg_device(f),
+        cg_stmt(f, "let %s = Tensor::arange_step(%s, %s, %s, %s)?%s;", cg_out(f, n, 0), i64_expr(f, s[0]),
+                i64_expr(f, l[0]), i64_expr(f, d[0]), cg_device(f),
                 t == DT_I64 ? "" : m2c_sprintf(f->a, ".to_dtype(%s)?", cg_candle_dtype(t)));
         return true;
     }

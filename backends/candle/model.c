@@ -84,7 +84,13 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
         const IrNode *node = &g->nodes.v[n];
         if (node->dead) continue;
         if (node->loc.node && node->loc.node[0]) cg_comment(&f, "onnx: %s", node->loc.node);
-        if (cg_lower_node(&f, node)) cg_fn_bind_outputs(&f, node);
+        if (cg_lower_node(&f, node)) {
+            cg_fn_bind_outputs(&f, node);
+        } else {
+            /* already reported; its readers must not report it again */
+            for (uint32_t o = 0; o < node->nout; o++)
+                if (node->out[o] != IR_NONE && !f.ref[node->out[o]]) f.ref[node->out[o]] = "<failed>";
+        }
     }
     /* the return value: each output in ONNX order (an output that is an input or a weight is cloned) */
     M2cBuf ret = {0};

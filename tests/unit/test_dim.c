@@ -60,6 +60,8 @@ int main(void)
     CHECK(D("max(a, b)") == D("max(b, a)"));
     CHECK(D("max(a, max(b, c))") == D("max(max(a, b), c)"));
     CHECK_EQ_STR(canon("max(a, 4, 7)"), "max(a, 7)");
+    CHECK_EQ_STR(canon("max(seq, min(64, seq))"), "seq");
+    CHECK_EQ_STR(canon("min(seq, max(seq, batch))"), "seq");
     /* printing precedence round-trips */
     const char *forms[] = {"2*(seq // 2)", "(seq - 1) // 2 + 1", "batch*seq + 3", "max(a, b) + 1", "seq % 4 + 1",
                            "-2*seq + 5"};
