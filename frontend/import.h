@@ -20,6 +20,7 @@ typedef struct {
     WireSkeleton skel;
     M2C_VEC(ExtFile) ext;
     M2cMap functions;       /* model-local functions, "domain\x1fname" (built when first needed) */
+    M2cMap symbols;         /* symbol name -> index in g->symbols */
 } Importer;
 
 /* tensor_import.c */

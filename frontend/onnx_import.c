@@ -435,6 +435,17 @@ static void import_initializers(Importer *imp, const Onnx__GraphProto *gp)
     }
 }
 
+/* Same as ir_symbol_bind (the first input axis that carries a symbol defines it), but with an index:
+ * ir_symbol_bind scans the list, and a hostile model can name 10^5 symbols (minutes, quadratically). */
+static void bind_symbol(Importer *imp, const char *name, uint32_t v, int axis)
+{
+    IrGraph *g = imp->g;
+    if (m2c_map_get(&imp->symbols, name, NULL)) return;
+    IrSymbol s = {m2c_strdup(g->arena, name), v, axis};
+    m2c_vec_push(g->arena, &g->symbols, s);
+    m2c_map_put(g->arena, &imp->symbols, s.name, g->symbols.n - 1);
+}
+
 static void import_inputs(Importer *imp, const Onnx__GraphProto *gp)
 {
     IrGraph *g = imp->g;
@@ -455,7 +466,7 @@ static void import_inputs(Importer *imp, const Onnx__GraphProto *gp)
         m2c_vec_push(g->arena, &g->inputs, v);
         const IrValue *val = ir_val(g, v);
         for (int k = 0; k < val->rank; k++)
-            if (ir_dim_is_sym(g, val->dims[k])) ir_symbol_bind(g, ir_dim_expr(g, val->dims[k])->name, v, k);
+            if (ir_dim_is_sym(g, val->dims[k])) bind_symbol(imp, ir_dim_expr(g, val->dims[k])->name, v, k);
     }
 }
 
@@ -548,7 +559,8 @@ static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__No
     if (ir_domain_is_onnx(domain) && strcmp(np->op_type, "Identity") == 0 && np->n_input == 1 && np->n_output == 1 &&
         np->output[0][0]) {
         uint32_t src = ir_value_lookup(g, np->input[0]);
-        if (src != IR_NONE && (ir_val(g, src)->flags & V_PARAM)) {
+        /* (an initializer that failed to import is a V_PARAM without contents: an error is already out) */
+        if (src != IR_NONE && (ir_val(g, src)->flags & V_PARAM) && ir_val(g, src)->konst) {
             uint32_t v = ir_value_new(g, np->output[0]);
             ir_value_set_const(g, v, ir_val(g, src)->konst);
             ir_val(g, v)->flags |= V_PARAM;

@@ -275,6 +275,14 @@ static const char *write_model(const Onnx__ModelProto *m, const char *rel)
     onnx__model_proto__pack(m, buf);
     const char *path = path_in(rel);
     write_file(path, buf, len);
+    /* the fuzzer's seed corpus (tests/fuzz/corpus) is picked from these models */
+    const char *seeds = getenv("M2C_IMPORT_SEEDS");
+    if (seeds) {
+        char *flat = m2c_strdup(A, rel);
+        for (char *c = flat; *c; c++)
+            if (*c == '/') *c = '_';
+        write_file(m2c_sprintf(A, "%s/%s", seeds, flat), buf, len);
+    }
     return path;
 }
 
@@ -1216,6 +1224,16 @@ static void test_errors(void)
     add_node(m, "Add", "add_w", "x,W", "y");
     add_output(m, "y");
     IMPORT_FAILS(m, "dtype99.onnx", M2C_EXIT_INVALID, "initializer 'W': unknown tensor data type 99");
+
+    /* the TorchScript alias rule (Identity of a weight becomes a weight) meets a weight that failed */
+    m = relu_model(17);
+    w = tensor1("W", 99, 1);
+    set_raw(w, "abcd", 4);
+    add_init(m, w);
+    add_node(m, "Identity", "alias", "W", "W2");
+    add_node(m, "Add", "add_w", "x,W2", "y");
+    add_output(m, "y");
+    IMPORT_FAILS(m, "dtype99_alias.onnx", M2C_EXIT_INVALID, "initializer 'W': unknown tensor data type 99");
 
     m = relu_model(17);
     w = tensor1("W8", 17, 4);
