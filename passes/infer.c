@@ -221,7 +221,7 @@ bool infer_broadcast_dims(IrGraph *g, const IrNode *n, int ra, const IrDim *a, i
             res[i] = ir_dim_max(g, x, y);
         }
     }
-    memcpy(out, res, (size_t)r * sizeof *out);
+    infer_copy(out, res, r);
     *rout = r;
     return true;
 }
@@ -304,7 +304,8 @@ bool infer_dim_nonneg(IrGraph *g, IrDim d)
     for (uint32_t i = 0; i < nt; i++) {
         IrDim t = terms[i];
         const IrDimExpr *te = ir_dim_expr(g, t);
-        bool neg_min = te->kind == DIM_MUL && te->c == -1 && te->nops == 1 && ir_dim_expr(g, te->ops[0])->kind == DIM_MIN;
+        bool neg_min = te->kind == DIM_MUL && te->c == -1 && te->nops == 1 &&
+                       ir_dim_expr(g, te->ops[0])->kind == DIM_MIN;
         uint32_t n = neg_min ? minmax_ops(g, te->ops[0], DIM_MIN, ops) : minmax_ops(g, t, DIM_MAX, ops);
         if (n == 0) continue;
         IrDim rest = ir_dim_sub(g, d, t);
@@ -387,7 +388,7 @@ bool infer_attr_ints(const IrNode *n, const char *name, int count, int64_t dflt,
         return true;
     }
     if ((int)k != count) return infer_error(n, "attribute %s has %u values, expects %d", name, k, count);
-    memcpy(out, v, (size_t)count * sizeof *out);
+    if (count > 0) memcpy(out, v, (size_t)count * sizeof *out);
     return true;
 }
 

@@ -12,6 +12,8 @@
 
 #include "passes.h"
 
+#include <string.h>
+
 /* The rules, one prototype per name that ops.def uses (a name used by several rows is declared again, which
  * C allows), so a row naming a rule nobody wrote fails to compile. */
 #define OP(id, onnx, dom, since, inmin, inmax, outmin, outmax, flags, rule) bool rule(IrGraph *g, IrNode *n);
@@ -29,6 +31,12 @@ enum {
     INFER_SIGNED = INFER_FLOAT | INFER_SINT,
     INFER_ANY = INFER_NUM | INFER_BOOL,
 };
+
+/* Copies n dims.  A rank-0 value's dims pointer is NULL, which memcpy must not see even for 0 bytes. */
+static inline void infer_copy(IrDim *dst, const IrDim *src, int64_t n)
+{
+    if (n > 0) memcpy(dst, src, (size_t)n * sizeof *dst);
+}
 
 /*
  * infer.c — helpers
@@ -52,9 +60,10 @@ bool infer_broadcast_dims(IrGraph *g, const IrNode *n, int ra, const IrDim *a, i
 /* Whether `b` broadcasts to `a` without changing it (Gemm's C, PRelu's slope, norm scales). */
 bool infer_unidirectional(IrGraph *g, const IrNode *n, const char *what, int rb, const IrDim *b, int ra,
                           const IrDim *a);
+/* min/max decided through the bounds of the difference and the operands' own max/min structure */
 IrDim infer_dim_min(IrGraph *g, IrDim a, IrDim b);
-bool infer_dim_nonneg(IrGraph *g, IrDim d);          /* provably >= 0 (bounds, or max(a, ..) - a + ...) */   /* decides through the difference's bounds first */
 IrDim infer_dim_max(IrGraph *g, IrDim a, IrDim b);
+bool infer_dim_nonneg(IrGraph *g, IrDim d);          /* provably >= 0 (bounds, or max(a, ..) - a + ...) */
 IrDim infer_prod(IrGraph *g, const IrDim *dims, int from, int to);
 /* floor(a / b) for sizes: b's symbolic factors cancel before its constant divides, so (b*s*c) // (3*b*s)
  * is c // 3. */

@@ -59,7 +59,7 @@ static bool broadcast_inputs(IrGraph *g, IrNode *n, uint32_t first, uint32_t las
 {
     const IrValue *v = infer_in(g, n, first);
     *rank = v->rank;
-    memcpy(out, v->dims, (size_t)v->rank * sizeof *out);
+    infer_copy(out, v->dims, v->rank);
     for (uint32_t i = first + 1; i < last; i++) {
         const IrValue *w = infer_in(g, n, i);
         if (!w) continue;
@@ -80,8 +80,10 @@ bool infer_broadcast(IrGraph *g, IrNode *n)
     if (n->op == IR_OP_PRELU) classes = INFER_SIGNED;
     if (n->op == IR_OP_MS_BIAS_GELU) classes = INFER_FLOAT;
     if (!infer_check_dtype(n, a, "input", classes)) return false;
-    if (n->op == IR_OP_MOD && ir_dtype_is_float(a->dtype) && ir_attr_int(n, "fmod", 0) == 0)
-        return infer_error(n, "fmod=0 is not defined for %s inputs (floating-point Mod needs fmod=1)",
+    /* opset 28 defined floating-point Mod with fmod=0 (floor); before, it was an error */
+    if (n->op == IR_OP_MOD && ir_dtype_is_float(a->dtype) && ir_attr_int(n, "fmod", 0) == 0 && n->opset > 0 &&
+        n->opset < 28)
+        return infer_error(n, "fmod=0 is not defined for %s inputs before opset 28 (floating-point Mod needs fmod=1)",
                            ir_dtype_name(a->dtype));
     if (n->op == IR_OP_PRELU) {
         /* the slope broadcasts to X (unidirectionally since opset 7); the output is X's shape */

@@ -52,11 +52,13 @@ bool infer_gather_nd(IrGraph *g, IrNode *n)
     int64_t b = ir_attr_int(n, "batch_dims", 0), m;
     int r = x->rank, q = idx->rank;
     if (r < 1 || q < 1) return infer_error(n, "data and indices need rank >= 1 (have %d and %d)", r, q);
-    if (b < 0 || b >= (r < q ? r : q)) return infer_error(n, "batch_dims %lld must be below both ranks (%d, %d)", (long long)b, r, q);
+    if (b < 0 || b >= (r < q ? r : q))
+        return infer_error(n, "batch_dims %lld must be below both ranks (%d, %d)", (long long)b, r, q);
     if (!ir_dim_const_value(g, idx->dims[q - 1], &m))
         return infer_error(n, "the last dim of indices must be constant, is %s", ir_dim_str(g, idx->dims[q - 1]));
     if (m < 1 || m > r - b)
-        return infer_error(n, "indices address %lld dims of data of rank %d with batch_dims %lld", (long long)m, r, (long long)b);
+        return infer_error(n, "indices address %lld dims of data of rank %d with batch_dims %lld", (long long)m, r,
+                           (long long)b);
     for (int i = 0; i < b; i++)
         if (infer_const_conflict(g, x->dims[i], idx->dims[i]))
             return infer_error(n, "batch dim %d differs: data %s, indices %s", i, infer_value_shape_str(g, x),
@@ -77,7 +79,8 @@ bool infer_pad(IrGraph *g, IrNode *n)
     if (strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge") && strcmp(mode, "wrap"))
         return infer_error(n, "unknown mode '%s'", mode);
     if (cv && cv->dtype != x->dtype)
-        return infer_error(n, "constant_value has type %s, the data %s", ir_dtype_name(cv->dtype), ir_dtype_name(x->dtype));
+        return infer_error(n, "constant_value has type %s, the data %s", ir_dtype_name(cv->dtype),
+                           ir_dtype_name(x->dtype));
     int64_t axes[LIST_MAX];
     uint32_t na = (uint32_t)x->rank;
     bool have_axes = true;
@@ -97,7 +100,7 @@ bool infer_pad(IrGraph *g, IrNode *n)
     int64_t len = infer_in_numel(g, n, 1);
     if (have_axes && len >= 0 && len != 2 * (int64_t)na)
         return infer_error(n, "pads has %lld values for %u axes (expects %u)", (long long)len, na, 2 * na);
-    memcpy(out, x->dims, (size_t)x->rank * sizeof *out);
+    infer_copy(out, x->dims, x->rank);
     for (int i = 0; !have_axes && i < x->rank; i++) out[i] = infer_sym(g, n, 0, i);
     for (uint32_t i = 0; have_axes && i < na; i++) {
         int a = (int)axes[i];
@@ -151,7 +154,7 @@ bool infer_resize(IrGraph *g, IrNode *n)
         for (uint32_t i = 0; i < na; i++) axes[i] = i;
     }
     IrDim out[IR_MAX_RANK];
-    memcpy(out, x->dims, (size_t)r * sizeof *out);
+    infer_copy(out, x->dims, r);
     uint32_t which = has_sizes ? i_sizes : i_scales;
     int64_t len = infer_in_numel(g, n, which);
     if (len >= 0 && len != (int64_t)na)
@@ -229,14 +232,16 @@ static bool block_rule(IrGraph *g, IrNode *n, bool to_space)
     out[0] = x->dims[0];
     if (to_space) {
         if (ir_dim_const_value(g, x->dims[1], &c) && c % (b * b) != 0)
-            return infer_error(n, "channels %lld are not divisible by blocksize^2 = %lld", (long long)c, (long long)(b * b));
+            return infer_error(n, "channels %lld are not divisible by blocksize^2 = %lld", (long long)c,
+                               (long long)(b * b));
         out[1] = ir_dim_div(g, x->dims[1], b2);
         out[2] = ir_dim_mul(g, x->dims[2], bb);
         out[3] = ir_dim_mul(g, x->dims[3], bb);
     } else {
         for (int i = 2; i < 4; i++)
             if (ir_dim_const_value(g, x->dims[i], &c) && c % b != 0)
-                return infer_error(n, "spatial size %lld is not divisible by blocksize %lld", (long long)c, (long long)b);
+                return infer_error(n, "spatial size %lld is not divisible by blocksize %lld", (long long)c,
+                                   (long long)b);
         out[1] = ir_dim_mul(g, x->dims[1], b2);
         out[2] = ir_dim_div(g, x->dims[2], bb);
         out[3] = ir_dim_div(g, x->dims[3], bb);
@@ -262,7 +267,8 @@ bool infer_one_hot(IrGraph *g, IrNode *n)
     int64_t nv = infer_in_numel(g, n, 2), dn = infer_in_numel(g, n, 1);
     if (values->rank != 1 || (nv >= 0 && nv != 2))
         return infer_error(n, "values must be [off_value, on_value], has shape %s", infer_value_shape_str(g, values));
-    if (dn >= 0 && dn != 1) return infer_error(n, "depth must be a scalar, has shape %s", infer_value_shape_str(g, depth));
+    if (dn >= 0 && dn != 1)
+        return infer_error(n, "depth must be a scalar, has shape %s", infer_value_shape_str(g, depth));
     int r = idx->rank + 1, ax;
     if (!infer_axis(n, "axis", ir_attr_int(n, "axis", -1), r, &ax)) return false;
     IrDim d;

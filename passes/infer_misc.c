@@ -21,8 +21,10 @@ bool infer_constant(IrGraph *g, IrNode *n)
     if (!strcmp(a->name, "value")) {
         if (a->kind != ATTR_TENSOR) return infer_error(n, "attribute 'value' is not a tensor");
         const IrTensor *t = a->u.t;
-        if (!ir_dtype_supported(t->dtype)) return infer_error(n, "constants of type %s are not supported", ir_dtype_onnx_name(t->dtype));
-        if (t->rank > IR_MAX_RANK) return infer_error(n, "constant rank %d exceeds the supported maximum %d", t->rank, IR_MAX_RANK);
+        if (!ir_dtype_supported(t->dtype))
+            return infer_error(n, "constants of type %s are not supported", ir_dtype_onnx_name(t->dtype));
+        if (t->rank > IR_MAX_RANK)
+            return infer_error(n, "constant rank %d exceeds the supported maximum %d", t->rank, IR_MAX_RANK);
         IrDim dims[IR_MAX_RANK];
         for (int i = 0; i < t->rank; i++) dims[i] = ir_dim_const(g, t->shape[i]);
         return infer_set(g, n, 0, t->dtype, t->rank, dims);
@@ -54,7 +56,8 @@ bool infer_constant_of_shape(IrGraph *g, IrNode *n)
     if (infer_in_dims(g, n, 0, dims, IR_MAX_RANK, &k)) return infer_set(g, n, 0, t, (int)k, dims);
     int64_t len = infer_in_numel(g, n, 0);
     if (len < 0) return infer_error(n, "the output rank is unknown (the shape input has a symbolic length)");
-    if (len > IR_MAX_RANK) return infer_error(n, "output rank %lld exceeds the supported maximum %d", (long long)len, IR_MAX_RANK);
+    if (len > IR_MAX_RANK)
+        return infer_error(n, "output rank %lld exceeds the supported maximum %d", (long long)len, IR_MAX_RANK);
     for (int i = 0; i < len; i++) dims[i] = infer_sym(g, n, 0, i);
     return infer_set(g, n, 0, t, (int)len, dims);
 }
@@ -110,7 +113,8 @@ bool infer_dropout(IrGraph *g, IrNode *n)
     const IrValue *x = infer_in(g, n, 0), *ratio = infer_in(g, n, 1), *train = infer_in(g, n, 2);
     if (!infer_check_dtype(n, x, "data", INFER_FLOAT)) return false;
     if (ratio && (!infer_check_dtype(n, ratio, "ratio", INFER_FLOAT) || infer_in_numel(g, n, 1) > 1))
-        return infer_error(n, "ratio must be a float scalar, has %s%s", ir_dtype_name(ratio->dtype), infer_value_shape_str(g, ratio));
+        return infer_error(n, "ratio must be a float scalar, has %s%s", ir_dtype_name(ratio->dtype),
+                           infer_value_shape_str(g, ratio));
     if (train && (!infer_check_dtype(n, train, "training_mode", INFER_BOOL) || infer_in_numel(g, n, 2) > 1))
         return infer_error(n, "training_mode must be a bool scalar, has %s%s", ir_dtype_name(train->dtype),
                            infer_value_shape_str(g, train));
@@ -127,9 +131,12 @@ bool infer_dft(IrGraph *g, IrNode *n)
     if (!infer_check_dtype(n, x, "input", INFER_FLOAT)) return false;
     int r = x->rank;
     int64_t last, axis;
-    if (r < 2) return infer_error(n, "expects an input of rank >= 2 (signal dims, then 1 or 2), has shape %s", infer_value_shape_str(g, x));
+    if (r < 2)
+        return infer_error(n, "expects an input of rank >= 2 (signal dims, then 1 or 2), has shape %s",
+                           infer_value_shape_str(g, x));
     if (!ir_dim_const_value(g, x->dims[r - 1], &last) || (last != 1 && last != 2))
-        return infer_error(n, "the last dim must be 1 (real) or 2 (complex), input has shape %s", infer_value_shape_str(g, x));
+        return infer_error(n, "the last dim must be 1 (real) or 2 (complex), input has shape %s",
+                           infer_value_shape_str(g, x));
     /* opset 17: axis attribute (moved to input 2 by the importer), default 1; opset 20: input, default -2 */
     IrDim ad;
     if (infer_in(g, n, 2)) {
@@ -139,10 +146,12 @@ bool infer_dft(IrGraph *g, IrNode *n)
         axis = n->opset > 0 && n->opset < 20 ? ir_attr_int(n, "axis", 1) : -2;
     }
     int64_t a = axis < 0 ? axis + r : axis;
-    if (a < 0 || a > r - 2) return infer_error(n, "axis %lld is out of range for rank %d (the last axis holds re/im)", (long long)axis, r);
+    if (a < 0 || a > r - 2)
+        return infer_error(n, "axis %lld is out of range for rank %d (the last axis holds re/im)", (long long)axis, r);
     bool onesided = ir_attr_int(n, "onesided", 0) != 0, inverse = ir_attr_int(n, "inverse", 0) != 0;
     bool irfft = onesided && inverse;
-    if (onesided && !inverse && last != 1) return infer_error(n, "onesided forward DFT needs a real input (last dim 1)");
+    if (onesided && !inverse && last != 1)
+        return infer_error(n, "onesided forward DFT needs a real input (last dim 1)");
     if (irfft && last != 2) return infer_error(n, "onesided inverse DFT needs a complex input (last dim 2)");
     IrDim len;
     if (infer_in(g, n, 1)) {
@@ -152,7 +161,7 @@ bool infer_dft(IrGraph *g, IrNode *n)
         len = irfft ? ir_dim_mul(g, ir_dim_const(g, 2), ir_dim_sub(g, x->dims[a], ir_dim_const(g, 1))) : x->dims[a];
     }
     IrDim out[IR_MAX_RANK];
-    memcpy(out, x->dims, (size_t)r * sizeof *out);
+    infer_copy(out, x->dims, r);
     out[a] = onesided && !inverse ? ir_dim_add(g, ir_dim_div(g, len, ir_dim_const(g, 2)), ir_dim_const(g, 1)) : len;
     out[r - 1] = ir_dim_const(g, irfft ? 1 : 2);
     return infer_set(g, n, 0, x->dtype, r, out);
@@ -167,7 +176,8 @@ bool infer_stft(IrGraph *g, IrNode *n)
         return infer_error(n, "signal must be [batch, length, 1 or 2], has shape %s", infer_value_shape_str(g, x));
     if (!infer_check_dtype(n, step, "frame_step", INFER_INT)) return false;
     if (win && (win->rank != 1 || !infer_same_dtype(g, n, 0, 2)))
-        return infer_error(n, "window must be 1-D of the signal's type, has %s%s", ir_dtype_name(win->dtype), infer_value_shape_str(g, win));
+        return infer_error(n, "window must be 1-D of the signal's type, has %s%s", ir_dtype_name(win->dtype),
+                           infer_value_shape_str(g, win));
     bool onesided = ir_attr_int(n, "onesided", 1) != 0;
     if (onesided && last == 2) return infer_error(n, "onesided output needs a real signal (last dim 1)");
     IrDim len, st;
@@ -178,11 +188,13 @@ bool infer_stft(IrGraph *g, IrNode *n)
         len = win ? win->dims[0] : x->dims[1];   /* no window and no length: one frame of the whole signal */
     }
     if (win && infer_const_conflict(g, win->dims[0], len))
-        return infer_error(n, "window length %s differs from frame_length %s", ir_dim_str(g, win->dims[0]), ir_dim_str(g, len));
+        return infer_error(n, "window length %s differs from frame_length %s", ir_dim_str(g, win->dims[0]),
+                           ir_dim_str(g, len));
     int64_t c;
     IrDim frames;
     if (infer_in_scalar_dim(g, n, 1, &st)) {
-        if (ir_dim_const_value(g, st, &c) && c < 1) return infer_error(n, "frame_step %lld is not positive", (long long)c);
+        if (ir_dim_const_value(g, st, &c) && c < 1)
+            return infer_error(n, "frame_step %lld is not positive", (long long)c);
         frames = ir_dim_add(g, ir_dim_div(g, ir_dim_sub(g, x->dims[1], len), st), ir_dim_const(g, 1));
     } else {
         frames = infer_sym(g, n, 0, 1);

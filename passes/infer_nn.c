@@ -52,15 +52,19 @@ static bool window_attrs(IrGraph *g, IrNode *n, int ns, const IrValue *w, bool n
             c = ks[i];
             int64_t wc;
             if (w && ir_dim_const_value(g, w->dims[2 + i], &wc) && wc != c)
-                return infer_error(n, "kernel_shape %lld on spatial axis %d disagrees with the weight's %lld", (long long)c, i,
+                return infer_error(n, "kernel_shape %lld on spatial axis %d disagrees with the weight's %lld",
+                                   (long long)c, i,
                                    (long long)wc);
         } else if (w && !ir_dim_const_value(g, w->dims[2 + i], &c)) {
             c = 0;   /* symbolic kernel: the output size is unknown unless auto_pad is SAME */
         }
         win->k[i] = c;
-        if ((ks || c) && c < 1) return infer_error(n, "kernel size %lld on spatial axis %d is not positive", (long long)c, i);
-        if (win->stride[i] < 1) return infer_error(n, "stride %lld on spatial axis %d is not positive", (long long)win->stride[i], i);
-        if (win->dil[i] < 1) return infer_error(n, "dilation %lld on spatial axis %d is not positive", (long long)win->dil[i], i);
+        if ((ks || c) && c < 1)
+            return infer_error(n, "kernel size %lld on spatial axis %d is not positive", (long long)c, i);
+        if (win->stride[i] < 1)
+            return infer_error(n, "stride %lld on spatial axis %d is not positive", (long long)win->stride[i], i);
+        if (win->dil[i] < 1)
+            return infer_error(n, "dilation %lld on spatial axis %d is not positive", (long long)win->dil[i], i);
     }
     return true;
 }
@@ -78,8 +82,12 @@ bool infer_conv(IrGraph *g, IrNode *n)
     const IrValue *x = infer_in(g, n, 0), *w = infer_in(g, n, 1), *b = infer_in(g, n, 2);
     if (!check_float(g, n, 2)) return false;
     int r = x->rank, ns = r - 2;
-    if (r < 3) return infer_error(n, "expects an input of rank >= 3 (N, C, spatial...), has shape %s", infer_value_shape_str(g, x));
-    if (w->rank != r) return infer_error(n, "weight has shape %s, input %s (ranks differ)", infer_value_shape_str(g, w), infer_value_shape_str(g, x));
+    if (r < 3)
+        return infer_error(n, "expects an input of rank >= 3 (N, C, spatial...), has shape %s",
+                           infer_value_shape_str(g, x));
+    if (w->rank != r)
+        return infer_error(n, "weight has shape %s, input %s (ranks differ)", infer_value_shape_str(g, w),
+                           infer_value_shape_str(g, x));
     int64_t group = ir_attr_int(n, "group", 1), c;
     if (group < 1) return infer_error(n, "group %lld is not positive", (long long)group);
     Window win;
@@ -91,7 +99,8 @@ bool infer_conv(IrGraph *g, IrNode *n)
     if (ir_dim_const_value(g, w->dims[0], &c) && c % group != 0)
         return infer_error(n, "%lld output channels are not divisible by group %lld", (long long)c, (long long)group);
     if (b && (b->rank != 1 || infer_const_conflict(g, b->dims[0], w->dims[0])))
-        return infer_error(n, "bias has shape %s, expects [%s]", infer_value_shape_str(g, b), ir_dim_str(g, w->dims[0]));
+        return infer_error(n, "bias has shape %s, expects [%s]", infer_value_shape_str(g, b),
+                           ir_dim_str(g, w->dims[0]));
     IrDim out[IR_MAX_RANK];
     out[0] = x->dims[0];
     out[1] = w->dims[0];
@@ -113,8 +122,12 @@ bool infer_conv_transpose(IrGraph *g, IrNode *n)
     const IrValue *x = infer_in(g, n, 0), *w = infer_in(g, n, 1), *b = infer_in(g, n, 2);
     if (!check_float(g, n, 2)) return false;
     int r = x->rank, ns = r - 2;
-    if (r < 3) return infer_error(n, "expects an input of rank >= 3 (N, C, spatial...), has shape %s", infer_value_shape_str(g, x));
-    if (w->rank != r) return infer_error(n, "weight has shape %s, input %s (ranks differ)", infer_value_shape_str(g, w), infer_value_shape_str(g, x));
+    if (r < 3)
+        return infer_error(n, "expects an input of rank >= 3 (N, C, spatial...), has shape %s",
+                           infer_value_shape_str(g, x));
+    if (w->rank != r)
+        return infer_error(n, "weight has shape %s, input %s (ranks differ)", infer_value_shape_str(g, w),
+                           infer_value_shape_str(g, x));
     int64_t group = ir_attr_int(n, "group", 1), opad[IR_MAX_RANK];
     if (group < 1) return infer_error(n, "group %lld is not positive", (long long)group);
     Window win;
@@ -149,7 +162,8 @@ bool infer_conv_transpose(IrGraph *g, IrNode *n)
                 out[2 + i] = ir_dim_add(g, ir_dim_mul(g, in, s), ir_dim_const(g, extra < 0 ? extra : 0));
             } else {
                 int64_t pads = win.auto_pad == PAD_VALID ? 0 : win.pads[i] + win.pads[ns + i];
-                out[2 + i] = ir_dim_add(g, ir_dim_mul(g, ir_dim_sub(g, in, ir_dim_const(g, 1)), s), ir_dim_const(g, span - pads));
+                out[2 + i] = ir_dim_add(g, ir_dim_mul(g, ir_dim_sub(g, in, ir_dim_const(g, 1)), s),
+                                        ir_dim_const(g, span - pads));
             }
         }
     }
@@ -163,7 +177,9 @@ bool infer_pool(IrGraph *g, IrNode *n)
     unsigned classes = n->op == IR_OP_MAX_POOL ? INFER_FLOAT | INFER_INT : INFER_FLOAT;
     if (!infer_check_dtype(n, x, "input", classes)) return false;
     int r = x->rank, ns = r - 2;
-    if (r < 3) return infer_error(n, "expects an input of rank >= 3 (N, C, spatial...), has shape %s", infer_value_shape_str(g, x));
+    if (r < 3)
+        return infer_error(n, "expects an input of rank >= 3 (N, C, spatial...), has shape %s",
+                           infer_value_shape_str(g, x));
     Window win;
     if (!window_attrs(g, n, ns, NULL, true, &win)) return false;
     bool ceil_mode = ir_attr_int(n, "ceil_mode", 0) != 0;
@@ -198,7 +214,9 @@ bool infer_global_pool(IrGraph *g, IrNode *n)
 {
     const IrValue *x = infer_in(g, n, 0);
     if (!infer_check_dtype(n, x, "input", INFER_FLOAT)) return false;
-    if (x->rank < 2) return infer_error(n, "expects an input of rank >= 2 (N, C, spatial...), has shape %s", infer_value_shape_str(g, x));
+    if (x->rank < 2)
+        return infer_error(n, "expects an input of rank >= 2 (N, C, spatial...), has shape %s",
+                           infer_value_shape_str(g, x));
     IrDim out[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) out[i] = i < 2 ? x->dims[i] : ir_dim_const(g, 1);
     return infer_set(g, n, 0, x->dtype, x->rank, out);
@@ -207,14 +225,16 @@ bool infer_global_pool(IrGraph *g, IrNode *n)
 bool infer_col2im(IrGraph *g, IrNode *n)
 {
     const IrValue *x = infer_in(g, n, 0);
-    if (x->rank != 3) return infer_error(n, "expects an input of shape (N, C * prod(block), L), has %s", infer_value_shape_str(g, x));
+    if (x->rank != 3)
+        return infer_error(n, "expects an input of shape (N, C * prod(block), L), has %s", infer_value_shape_str(g, x));
     IrDim img[IR_MAX_RANK];
     int64_t blk[IR_MAX_RANK], len_img = infer_in_numel(g, n, 1), len_blk = infer_in_numel(g, n, 2);
     uint32_t ni = 0, nb = 0;
     bool have_img = infer_in_dims(g, n, 1, img, IR_MAX_RANK - 2, &ni);
     bool have_blk = infer_in_ints(g, n, 2, blk, IR_MAX_RANK - 2, &nb);
     int ns = have_img ? (int)ni : have_blk ? (int)nb : len_img >= 0 ? (int)len_img : (int)len_blk;
-    if (ns < 1) return infer_error(n, "the number of spatial axes is unknown (image_shape and block_shape are not known)");
+    if (ns < 1)
+        return infer_error(n, "the number of spatial axes is unknown (image_shape and block_shape are not known)");
     if (ns > IR_MAX_RANK - 2 || (have_img && have_blk && ni != nb) || (len_blk >= 0 && len_blk != ns))
         return infer_error(n, "image_shape and block_shape have different lengths");
     IrDim out[IR_MAX_RANK];
@@ -226,7 +246,8 @@ bool infer_col2im(IrGraph *g, IrNode *n)
             prod *= blk[i];
         }
         if (ir_dim_const_value(g, x->dims[1], &c) && c % prod != 0)
-            return infer_error(n, "input dim 1 (%lld) is not divisible by the block size product %lld", (long long)c, (long long)prod);
+            return infer_error(n, "input dim 1 (%lld) is not divisible by the block size product %lld", (long long)c,
+                               (long long)prod);
         out[1] = ir_dim_div(g, x->dims[1], ir_dim_const(g, prod));
         /* the number of blocks L must match the image: each axis has conv_out(image) positions */
         int64_t st[IR_MAX_RANK], dil[IR_MAX_RANK], pads[2 * IR_MAX_RANK];
@@ -235,9 +256,11 @@ bool infer_col2im(IrGraph *g, IrNode *n)
             return false;
         if (have_img) {
             IrDim l = ir_dim_const(g, 1);
-            for (int i = 0; i < ns; i++) l = ir_dim_mul(g, l, infer_conv_out(g, img[i], blk[i], st[i], dil[i], pads[i] + pads[ns + i]));
+            for (int i = 0; i < ns; i++)
+                l = ir_dim_mul(g, l, infer_conv_out(g, img[i], blk[i], st[i], dil[i], pads[i] + pads[ns + i]));
             if (infer_const_conflict(g, l, x->dims[2]))
-                return infer_error(n, "the input has %s blocks, the image and block shapes give %s", ir_dim_str(g, x->dims[2]),
+                return infer_error(n, "the input has %s blocks, the image and block shapes give %s",
+                                   ir_dim_str(g, x->dims[2]),
                                    ir_dim_str(g, l));
         }
     } else {
@@ -257,7 +280,8 @@ bool infer_matmul(IrGraph *g, IrNode *n)
                                                          infer_value_shape_str(g, a), infer_value_shape_str(g, b));
     IrDim ka = a->dims[a->rank - 1], kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
     if (infer_const_conflict(g, ka, kb))
-        return infer_error(n, "inner dims differ: A %s, B %s", infer_value_shape_str(g, a), infer_value_shape_str(g, b));
+        return infer_error(n, "inner dims differ: A %s, B %s", infer_value_shape_str(g, a),
+                           infer_value_shape_str(g, b));
     int rb_batch = b->rank > 2 ? b->rank - 2 : 0, ra_batch = a->rank > 2 ? a->rank - 2 : 0, r;
     IrDim out[IR_MAX_RANK];
     if (!infer_broadcast_dims(g, n, ra_batch, a->dims, rb_batch, b->dims, &r, out)) return false;
@@ -272,11 +296,13 @@ bool infer_gemm(IrGraph *g, IrNode *n)
     if (!infer_same_dtype(g, n, 0, 1) || !infer_same_dtype(g, n, 0, 2) || !infer_check_dtype(n, a, "input", INFER_NUM))
         return false;
     if (a->rank != 2 || b->rank != 2)
-        return infer_error(n, "A and B must be 2-D, have %s and %s", infer_value_shape_str(g, a), infer_value_shape_str(g, b));
+        return infer_error(n, "A and B must be 2-D, have %s and %s", infer_value_shape_str(g, a),
+                           infer_value_shape_str(g, b));
     bool ta = ir_attr_int(n, "transA", 0) != 0, tb = ir_attr_int(n, "transB", 0) != 0;
     IrDim m = a->dims[ta ? 1 : 0], ka = a->dims[ta ? 0 : 1], kb = b->dims[tb ? 1 : 0], nn = b->dims[tb ? 0 : 1];
     if (infer_const_conflict(g, ka, kb))
-        return infer_error(n, "inner dims differ: A %s%s, B %s%s", infer_value_shape_str(g, a), ta ? " (transposed)" : "",
+        return infer_error(n, "inner dims differ: A %s%s, B %s%s", infer_value_shape_str(g, a),
+                           ta ? " (transposed)" : "",
                            infer_value_shape_str(g, b), tb ? " (transposed)" : "");
     IrDim out[2] = {m, nn};
     if (c && !infer_unidirectional(g, n, "C", c->rank, c->dims, 2, out)) return false;
@@ -345,7 +371,8 @@ bool infer_einsum(IrGraph *g, IrNode *n)
         const IrValue *v = infer_in(g, n, i);
         int nletters = t.nl - (t.ell ? 1 : 0), ne = v->rank - nletters;
         if (ne < 0 || (!t.ell && ne != 0))
-            return infer_error(n, "term %u of '%s' does not match input %u of shape %s", i, eq, i, infer_value_shape_str(g, v));
+            return infer_error(n, "term %u of '%s' does not match input %u of shape %s", i, eq, i,
+                               infer_value_shape_str(g, v));
         int d = 0;
         for (int j = 0; j < t.nl; j++) {
             if (t.l[j] < 0) {
@@ -353,7 +380,7 @@ bool infer_einsum(IrGraph *g, IrNode *n)
                 any_ell = true;
                 int r;
                 IrDim cur[IR_MAX_RANK];
-                memcpy(cur, ell, (size_t)nell * sizeof *cur);
+                infer_copy(cur, ell, nell);
                 if (!infer_broadcast_dims(g, n, nell, cur, ne, v->dims + d, &r, ell)) return false;
                 nell = r;
                 d += ne;
@@ -375,7 +402,8 @@ bool infer_einsum(IrGraph *g, IrNode *n)
         }
         p = e ? e + 1 : p + tl;
     }
-    if ((size_t)(p - eq) < lhs_len) return infer_error(n, "equation '%s' has more terms than the %u inputs", eq, n->nin);
+    if ((size_t)(p - eq) < lhs_len)
+        return infer_error(n, "equation '%s' has more terms than the %u inputs", eq, n->nin);
     IrDim out[IR_MAX_RANK];
     int r = 0;
     if (arrow) {

@@ -52,7 +52,8 @@ bool infer_layer_norm(IrGraph *g, IrNode *n)
 {
     const IrValue *x = infer_in(g, n, 0), *scale = infer_in(g, n, 1), *b = infer_in(g, n, 2);
     bool simplified = n->op == IR_OP_MS_SIMPLIFIED_LAYER_NORM;
-    if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_check_dtype(n, scale, "scale", INFER_FLOAT)) return false;
+    if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_check_dtype(n, scale, "scale", INFER_FLOAT))
+        return false;
     if (!simplified && !infer_same_dtype(g, n, 0, 1)) return false;
     if (b && !infer_same_dtype(g, n, 1, 2)) return false;
     int ax;
@@ -71,9 +72,11 @@ bool infer_layer_norm(IrGraph *g, IrNode *n)
 bool infer_group_norm(IrGraph *g, IrNode *n)
 {
     const IrValue *x = infer_in(g, n, 0);
-    if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_same_dtype(g, n, 0, 1) || !infer_same_dtype(g, n, 0, 2))
+    if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_same_dtype(g, n, 0, 1) ||
+        !infer_same_dtype(g, n, 0, 2))
         return false;
-    if (x->rank < 2) return infer_error(n, "expects an input of rank >= 2 (N, C, ...), has shape %s", infer_value_shape_str(g, x));
+    if (x->rank < 2)
+        return infer_error(n, "expects an input of rank >= 2 (N, C, ...), has shape %s", infer_value_shape_str(g, x));
     const IrAttr *ng = ir_attr(n, "num_groups");
     if (!ng) return infer_error(n, "missing attribute num_groups");
     int64_t groups = ir_attr_int(n, "num_groups", 0), c;
@@ -98,13 +101,14 @@ bool infer_skip_layer_norm(IrGraph *g, IrNode *n)
     for (uint32_t i = 1; i < 5; i++)
         if (!infer_same_dtype(g, n, 0, i)) return false;
     if (x->rank != 2 && x->rank != 3)
-        return infer_error(n, "expects an input of shape (batch, seq, hidden) or (tokens, hidden), has %s", infer_value_shape_str(g, x));
+        return infer_error(n, "expects an input of shape (batch, seq, hidden) or (tokens, hidden), has %s",
+                           infer_value_shape_str(g, x));
     if (!infer_unidirectional(g, n, "skip", skip->rank, skip->dims, x->rank, x->dims)) return false;
     IrDim h = x->dims[x->rank - 1];
     if (!check_vector(g, n, 2, "gamma", h) || !check_vector(g, n, 3, "beta", h) || !check_vector(g, n, 4, "bias", h))
         return false;
     IrDim stat[IR_MAX_RANK];
-    memcpy(stat, x->dims, (size_t)x->rank * sizeof *stat);
+    infer_copy(stat, x->dims, x->rank);
     stat[x->rank - 1] = ir_dim_const(g, 1);
     return infer_set_like(g, n, 0, x) && infer_set(g, n, 1, DT_F32, x->rank, stat) &&
            infer_set(g, n, 2, DT_F32, x->rank, stat) && infer_set_like(g, n, 3, x);
@@ -128,20 +132,23 @@ static bool check_rotary(IrGraph *g, IrNode *n)
     if (!ms && x->rank == 3 && heads <= 0) return infer_error(n, "a 3-D input needs the num_heads attribute");
     /* without position_ids (ONNX form) the caches are already gathered: (batch, seq, rotary_dim / 2) */
     int want_rank = !ms && !pos ? 3 : 2;
-    if (cos->rank != want_rank || sin->rank != want_rank || infer_const_conflict(g, cos->dims[want_rank - 1], sin->dims[want_rank - 1]))
+    if (cos->rank != want_rank || sin->rank != want_rank ||
+        infer_const_conflict(g, cos->dims[want_rank - 1], sin->dims[want_rank - 1]))
         return infer_error(n, "cos_cache %s and sin_cache %s must be %d-D and alike", infer_value_shape_str(g, cos),
                            infer_value_shape_str(g, sin), want_rank);
     IrDim head = x->rank == 4 ? x->dims[3] : IR_DIM_INVALID;
     if (x->rank == 3 && heads > 0 && ir_dim_const_value(g, x->dims[2], &hidden)) {
         if (hidden % heads != 0)
-            return infer_error(n, "hidden size %lld is not divisible by num_heads %lld", (long long)hidden, (long long)heads);
+            return infer_error(n, "hidden size %lld is not divisible by num_heads %lld", (long long)hidden,
+                               (long long)heads);
         head = ir_dim_const(g, hidden / heads);
     }
     if (rot > 0) head = ir_dim_const(g, rot);
     if (head != IR_DIM_INVALID) {
         IrDim half = ir_dim_div(g, head, ir_dim_const(g, 2));
         if (infer_const_conflict(g, cos->dims[want_rank - 1], half))
-            return infer_error(n, "cos_cache has last dim %s, expects rotary_dim / 2 = %s", ir_dim_str(g, cos->dims[want_rank - 1]),
+            return infer_error(n, "cos_cache has last dim %s, expects rotary_dim / 2 = %s",
+                               ir_dim_str(g, cos->dims[want_rank - 1]),
                                ir_dim_str(g, half));
     }
     return true;
@@ -160,8 +167,9 @@ static bool check_scatter(IrGraph *g, IrNode *n)
         if (!infer_axis(n, "axis", ir_attr_int(n, "axis", 0), x->rank, &ax)) return false;
         bool bad = upd->rank != idx->rank;
         for (int i = 0; !bad && i < idx->rank; i++) bad = infer_const_conflict(g, upd->dims[i], idx->dims[i]);
-        if (bad) return infer_error(n, "updates has shape %s, indices %s (they must be equal)", infer_value_shape_str(g, upd),
-                                    infer_value_shape_str(g, idx));
+        if (bad)
+            return infer_error(n, "updates has shape %s, indices %s (they must be equal)",
+                               infer_value_shape_str(g, upd), infer_value_shape_str(g, idx));
         return true;
     }
     int64_t m;
@@ -172,8 +180,10 @@ static bool check_scatter(IrGraph *g, IrNode *n)
         bool bad = upd->rank != q - 1 + r - (int)m;
         for (int i = 0; !bad && i < q - 1; i++) bad = infer_const_conflict(g, upd->dims[i], idx->dims[i]);
         for (int i = (int)m; !bad && i < r; i++) bad = infer_const_conflict(g, upd->dims[q - 1 + i - m], x->dims[i]);
-        if (bad) return infer_error(n, "updates has shape %s, expects indices.shape[:-1] + data.shape[%lld:] (data %s, indices %s)",
-                                    infer_value_shape_str(g, upd), (long long)m, infer_value_shape_str(g, x), infer_value_shape_str(g, idx));
+        if (bad)
+            return infer_error(n, "updates has shape %s, expects indices.shape[:-1] + data.shape[%lld:] (data %s, "
+                               "indices %s)", infer_value_shape_str(g, upd), (long long)m, infer_value_shape_str(g, x),
+                               infer_value_shape_str(g, idx));
     }
     return true;
 }
@@ -189,18 +199,23 @@ bool infer_same(IrGraph *g, IrNode *n)
     case IR_OP_HARDMAX:
         /* before opset 13 the input is coerced to 2-D at `axis` (default 1); the shape is kept either way */
         if (!infer_check_dtype(n, x, "input", INFER_FLOAT)) return false;
-        if (!infer_axis(n, "axis", ir_attr_int(n, "axis", n->opset > 0 && n->opset < 13 ? 1 : -1), x->rank, &ax)) return false;
+        if (!infer_axis(n, "axis", ir_attr_int(n, "axis", n->opset > 0 && n->opset < 13 ? 1 : -1), x->rank, &ax))
+            return false;
         break;
     case IR_OP_INSTANCE_NORM:
-        if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_same_dtype(g, n, 0, 1) || !infer_same_dtype(g, n, 0, 2))
+        if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_same_dtype(g, n, 0, 1) ||
+            !infer_same_dtype(g, n, 0, 2))
             return false;
-        if (x->rank < 3) return infer_error(n, "expects an input of rank >= 3 (N, C, ...), has shape %s", infer_value_shape_str(g, x));
+        if (x->rank < 3)
+            return infer_error(n, "expects an input of rank >= 3 (N, C, ...), has shape %s",
+                               infer_value_shape_str(g, x));
         if (!check_vector(g, n, 1, "scale", x->dims[1]) || !check_vector(g, n, 2, "B", x->dims[1])) return false;
         break;
     case IR_OP_RMS_NORM: {
         const IrValue *scale = infer_in(g, n, 1);
         IrDType st;
-        if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_check_dtype(n, scale, "scale", INFER_FLOAT)) return false;
+        if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_check_dtype(n, scale, "scale", INFER_FLOAT))
+            return false;
         if (!infer_axis(n, "axis", ir_attr_int(n, "axis", -1), x->rank, &ax) || !stash_dtype(n, &st)) return false;
         if (!infer_unidirectional(g, n, "scale", scale->rank, scale->dims, x->rank, x->dims)) return false;
         t = scale->dtype;   /* Y has the scale's type (V) */
@@ -216,9 +231,11 @@ bool infer_same(IrGraph *g, IrNode *n)
         break;
     case IR_OP_TRILU: {
         const IrValue *k = infer_in(g, n, 1);
-        if (x->rank < 2) return infer_error(n, "expects an input of rank >= 2, has shape %s", infer_value_shape_str(g, x));
+        if (x->rank < 2)
+            return infer_error(n, "expects an input of rank >= 2, has shape %s", infer_value_shape_str(g, x));
         if (k && (!infer_check_dtype(n, k, "k", INFER_INT) || infer_in_numel(g, n, 1) > 1))
-            return infer_error(n, "k must be an integer scalar, has %s%s", ir_dtype_name(k->dtype), infer_value_shape_str(g, k));
+            return infer_error(n, "k must be an integer scalar, has %s%s", ir_dtype_name(k->dtype),
+                               infer_value_shape_str(g, k));
         break;
     }
     case IR_OP_MS_FAST_GELU: {
@@ -249,10 +266,12 @@ bool infer_attention(IrGraph *g, IrNode *n)
 {
     const IrValue *q = infer_in(g, n, 0), *k = infer_in(g, n, 1), *v = infer_in(g, n, 2), *mask = infer_in(g, n, 3);
     const IrValue *pk = infer_in(g, n, 4), *pv = infer_in(g, n, 5);
-    if (!infer_check_dtype(n, q, "Q", INFER_FLOAT) || !infer_check_dtype(n, v, "V", INFER_FLOAT) || !infer_same_dtype(g, n, 0, 1))
+    if (!infer_check_dtype(n, q, "Q", INFER_FLOAT) || !infer_check_dtype(n, v, "V", INFER_FLOAT) ||
+        !infer_same_dtype(g, n, 0, 1))
         return false;
     if (mask && mask->dtype != DT_BOOL && mask->dtype != q->dtype)
-        return infer_error(n, "attn_mask has type %s, expects bool or %s", ir_dtype_name(mask->dtype), ir_dtype_name(q->dtype));
+        return infer_error(n, "attn_mask has type %s, expects bool or %s", ir_dtype_name(mask->dtype),
+                           ir_dtype_name(q->dtype));
     if (!pk != !pv) return infer_error(n, "past_key and past_value must be given together");
     if (k->rank != q->rank || v->rank != q->rank)
         return infer_error(n, "Q, K and V have shapes %s, %s, %s (ranks differ)", infer_value_shape_str(g, q),
@@ -265,7 +284,8 @@ bool infer_attention(IrGraph *g, IrNode *n)
         hkv = ir_dim_const(g, kvh);
         sq = q->dims[1];
         skv = k->dims[1];
-        if (!div_heads(g, n, q->dims[2], qh, "Q hidden size", &head) || !div_heads(g, n, k->dims[2], kvh, "K hidden size", &khead) ||
+        if (!div_heads(g, n, q->dims[2], qh, "Q hidden size", &head) ||
+            !div_heads(g, n, k->dims[2], kvh, "K hidden size", &khead) ||
             !div_heads(g, n, v->dims[2], kvh, "V hidden size", &vhead))
             return false;
     } else if (q->rank == 4) {
@@ -277,7 +297,8 @@ bool infer_attention(IrGraph *g, IrNode *n)
         khead = k->dims[3];
         vhead = v->dims[3];
         if (infer_const_conflict(g, k->dims[1], v->dims[1]) || infer_const_conflict(g, k->dims[2], v->dims[2]))
-            return infer_error(n, "K %s and V %s disagree on heads or length", infer_value_shape_str(g, k), infer_value_shape_str(g, v));
+            return infer_error(n, "K %s and V %s disagree on heads or length", infer_value_shape_str(g, k),
+                               infer_value_shape_str(g, v));
     } else {
         return infer_error(n, "Q must be 3-D or 4-D, has shape %s", infer_value_shape_str(g, q));
     }
@@ -289,10 +310,12 @@ bool infer_attention(IrGraph *g, IrNode *n)
     IrDim total = skv;
     if (pk) {
         if (pk->rank != 4 || pv->rank != 4)
-            return infer_error(n, "past_key %s and past_value %s must be 4-D", infer_value_shape_str(g, pk), infer_value_shape_str(g, pv));
+            return infer_error(n, "past_key %s and past_value %s must be 4-D", infer_value_shape_str(g, pk),
+                               infer_value_shape_str(g, pv));
         total = ir_dim_add(g, pk->dims[2], skv);
     }
-    IrDim y[4], pres_k[4] = {batch, hkv, total, khead}, pres_v[4] = {batch, hkv, total, vhead}, qk[4] = {batch, hq, sq, total};
+    IrDim y[4], pres_k[4] = {batch, hkv, total, khead}, pres_v[4] = {batch, hkv, total, vhead};
+    IrDim qk[4] = {batch, hq, sq, total};
     int ry;
     if (q->rank == 3) {
         y[0] = batch;

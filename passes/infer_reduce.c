@@ -21,7 +21,8 @@ bool infer_reduce(IrGraph *g, IrNode *n)
     uint32_t na = 0;
     if (axes_v) {
         if (!infer_check_dtype(n, axes_v, "axes", INFER_INT)) return false;
-        if (axes_v->rank != 1) return infer_error(n, "axes must be 1-D, has shape %s", infer_value_shape_str(g, axes_v));
+        if (axes_v->rank != 1)
+            return infer_error(n, "axes must be 1-D, has shape %s", infer_value_shape_str(g, axes_v));
         if (!infer_in_ints(g, n, 1, axes, LIST_MAX, &na)) {
             int64_t k = infer_in_numel(g, n, 1);
             IrDim out[IR_MAX_RANK];
@@ -99,7 +100,7 @@ bool infer_topk(IrGraph *g, IrNode *n)
             return infer_error(n, "K = %lld exceeds the size %lld of axis %d", (long long)ck, (long long)cd, ax);
     }
     IrDim out[IR_MAX_RANK];
-    memcpy(out, x->dims, (size_t)x->rank * sizeof *out);
+    infer_copy(out, x->dims, x->rank);
     out[ax] = k;
     return infer_set(g, n, 0, x->dtype, x->rank, out) && infer_set(g, n, 1, DT_I64, x->rank, out);
 }

@@ -39,7 +39,8 @@ bool infer_size(IrGraph *g, IrNode *n)
 /* Rank-k output whose dims are all unknown. */
 static bool set_unknown_dims(IrGraph *g, IrNode *n, IrDType t, int64_t k)
 {
-    if (k > IR_MAX_RANK) return infer_error(n, "output rank %lld exceeds the supported maximum %d", (long long)k, IR_MAX_RANK);
+    if (k > IR_MAX_RANK)
+        return infer_error(n, "output rank %lld exceeds the supported maximum %d", (long long)k, IR_MAX_RANK);
     IrDim dims[IR_MAX_RANK];
     for (int i = 0; i < k; i++) dims[i] = infer_sym(g, n, 0, i);
     return infer_set(g, n, 0, t, (int)k, dims);
@@ -85,23 +86,27 @@ bool infer_reshape(IrGraph *g, IrNode *n)
                 unknown = true;
             }
         } else if (c == -1) {
-            if (neg >= 0) return infer_error(n, "more than one -1 in the target shape %s", infer_shape_str(g, (int)nt, t));
+            if (neg >= 0)
+                return infer_error(n, "more than one -1 in the target shape %s", infer_shape_str(g, (int)nt, t));
             neg = (int)i;
             out[i] = IR_DIM_INVALID;
         } else if (c == 0 && !allowzero) {
             if ((int)i >= x->rank)
-                return infer_error(n, "target %s copies dim %u (0) of an input of shape %s", infer_shape_str(g, (int)nt, t),
+                return infer_error(n, "target %s copies dim %u (0) of an input of shape %s",
+                                   infer_shape_str(g, (int)nt, t),
                                    i, infer_value_shape_str(g, x));
             out[i] = x->dims[i];
         } else if (c < 0) {
-            return infer_error(n, "invalid dim %lld in the target shape %s", (long long)c, infer_shape_str(g, (int)nt, t));
+            return infer_error(n, "invalid dim %lld in the target shape %s", (long long)c,
+                               infer_shape_str(g, (int)nt, t));
         } else {
             has_zero |= c == 0;
             out[i] = t[i];
         }
     }
     if (allowzero && has_zero && neg >= 0)
-        return infer_error(n, "with allowzero=1 the target shape %s cannot hold both 0 and -1", infer_shape_str(g, (int)nt, t));
+        return infer_error(n, "with allowzero=1 the target shape %s cannot hold both 0 and -1",
+                           infer_shape_str(g, (int)nt, t));
     IrDim total = infer_prod(g, x->dims, 0, x->rank);
     int64_t ctotal, cother;
     if (neg >= 0) {
@@ -122,7 +127,8 @@ bool infer_reshape(IrGraph *g, IrNode *n)
     } else if (!unknown) {
         IrDim prod = infer_prod(g, out, 0, (int)nt);
         if (ir_dim_const_value(g, total, &ctotal) && ir_dim_const_value(g, prod, &cother) && ctotal != cother)
-            return infer_error(n, "cannot reshape %s (%lld elements) into %s (%lld elements)", infer_value_shape_str(g, x),
+            return infer_error(n, "cannot reshape %s (%lld elements) into %s (%lld elements)",
+                               infer_value_shape_str(g, x),
                                (long long)ctotal, infer_shape_str(g, (int)nt, t), (long long)cother);
     }
     return infer_set(g, n, 0, x->dtype, (int)nt, out);
@@ -292,13 +298,14 @@ bool infer_concat(IrGraph *g, IrNode *n)
     if (r == 0) return infer_error(n, "cannot concatenate scalars");
     if (!infer_axis(n, "axis", axis, r, &ax)) return false;
     IrDim out[IR_MAX_RANK];
-    memcpy(out, first->dims, (size_t)r * sizeof *out);
+    infer_copy(out, first->dims, r);
     IrDim sum = ir_dim_const(g, 0);
     for (uint32_t i = 0; i < n->nin; i++) {
         const IrValue *v = infer_in(g, n, i);
         if (!v) return infer_error(n, "input %u is missing", i);
         if (v->dtype != first->dtype)
-            return infer_error(n, "input dtypes differ (%s vs %s)", ir_dtype_name(first->dtype), ir_dtype_name(v->dtype));
+            return infer_error(n, "input dtypes differ (%s vs %s)", ir_dtype_name(first->dtype),
+                               ir_dtype_name(v->dtype));
         if (v->rank != r) return infer_error(n, "input ranks differ (%d vs %d)", r, v->rank);
         for (int d = 0; d < r; d++) {
             if (d == ax) continue;
@@ -322,14 +329,15 @@ bool infer_split(IrGraph *g, IrNode *n)
     uint32_t k = n->nout;
     IrDim d = x->dims[ax], sizes[LIST_MAX];
     IrDim out[IR_MAX_RANK];
-    memcpy(out, x->dims, (size_t)x->rank * sizeof *out);
+    infer_copy(out, x->dims, x->rank);
     bool known = true;
     if (k > LIST_MAX) return infer_error(n, "%u outputs are more than the %d supported", k, LIST_MAX);
     if (infer_in(g, n, 1)) {
         int64_t len;
         uint32_t ns;
         if (!list_input(g, n, 1, "split", &len)) return false;
-        if (len >= 0 && len != (int64_t)k) return infer_error(n, "split has %lld values for %u outputs", (long long)len, k);
+        if (len >= 0 && len != (int64_t)k)
+            return infer_error(n, "split has %lld values for %u outputs", (long long)len, k);
         known = infer_in_dims(g, n, 1, sizes, LIST_MAX, &ns);
         if (known) {
             IrDim sum = ir_dim_const(g, 0);
@@ -340,13 +348,15 @@ bool infer_split(IrGraph *g, IrNode *n)
                 sum = ir_dim_add(g, sum, sizes[i]);
             }
             if (infer_const_conflict(g, sum, d))
-                return infer_error(n, "split sizes add up to %s, the axis has size %s", ir_dim_str(g, sum), ir_dim_str(g, d));
+                return infer_error(n, "split sizes add up to %s, the axis has size %s", ir_dim_str(g, sum),
+                                   ir_dim_str(g, d));
         }
     } else {
         const IrAttr *num = ir_attr(n, "num_outputs");
         int64_t c;
         if (num && ir_attr_int(n, "num_outputs", 0) != (int64_t)k)
-            return infer_error(n, "num_outputs=%lld but the node has %u outputs", (long long)ir_attr_int(n, "num_outputs", 0), k);
+            return infer_error(n, "num_outputs=%lld but the node has %u outputs",
+                               (long long)ir_attr_int(n, "num_outputs", 0), k);
         IrDim kk = ir_dim_const(g, k);
         if (num) {
             /* opset 18: chunks of ceil(d/k), the last one smaller */
@@ -454,7 +464,7 @@ bool infer_slice(IrGraph *g, IrNode *n)
         nst = (uint32_t)cnt;
         for (uint32_t i = 0; i < nst; i++) steps[i] = 1;
     }
-    memcpy(out, x->dims, (size_t)x->rank * sizeof *out);
+    infer_copy(out, x->dims, x->rank);
     if (!have_axes) {
         /* which axes are sliced is unknown: any of them may change */
         for (int i = 0; i < x->rank; i++) out[i] = infer_sym(g, n, 0, i);

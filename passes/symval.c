@@ -199,7 +199,7 @@ static bool eval_shape(IrGraph *g, const IrNode *n, uint32_t numel, Vals *out)
     end = end < 0 ? 0 : end > r ? r : end;
     if (end - start != (int64_t)numel && !(end <= start && numel == 0)) return false;
     out->n = numel;
-    memcpy(out->v, x->dims + start, numel * sizeof *out->v);
+    if (numel) infer_copy(out->v, x->dims + start, numel);
     return true;
 }
 
@@ -227,7 +227,7 @@ static bool eval_concat(IrGraph *g, const IrNode *n, uint32_t numel, Vals *out)
     for (uint32_t i = 0; i < n->nin; i++) {
         Vals v;
         if (!in_vals(g, n, i, &v) || out->n + v.n > numel) return false;
-        memcpy(out->v + out->n, v.v, v.n * sizeof *v.v);
+        infer_copy(out->v + out->n, v.v, v.n);
         out->n += v.n;
     }
     return out->n == numel;
@@ -341,7 +341,8 @@ static bool eval_generator(IrGraph *g, const IrNode *n, uint32_t numel, Vals *ou
         return true;
     }
     case IR_OP_RANGE:
-        if (!in_vals(g, n, 0, &a) || !in_vals(g, n, 2, &b) || a.n != 1 || b.n != 1 || !ir_dim_const_value(g, b.v[0], &c))
+        if (!in_vals(g, n, 0, &a) || !in_vals(g, n, 2, &b) || a.n != 1 || b.n != 1 ||
+            !ir_dim_const_value(g, b.v[0], &c))
             return false;
         for (uint32_t k = 0; k < numel; k++) out->v[k] = ir_dim_add(g, a.v[0], ir_dim_const(g, c * (int64_t)k));
         return true;
