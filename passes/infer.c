@@ -218,7 +218,7 @@ bool infer_broadcast_dims(IrGraph *g, const IrNode *n, int ra, const IrDim *a, i
             /* a constant other than 1 wins: the symbol must be 1 or equal to it */
             res[i] = kx ? x : y;
         } else {
-            res[i] = ir_dim_max(g, x, y);
+            res[i] = infer_dim_max(g, x, y);   /* one is 1 or they are equal: the larger */
         }
     }
     infer_copy(out, res, r);
@@ -257,34 +257,41 @@ static uint32_t minmax_ops(IrGraph *g, IrDim d, IrDimKind kind, IrDim *ops)
 }
 
 /* Whether a <= b (le) or a >= b (!le) is provable, also through a's max/min structure: max(x, y) <= b when
- * both are, min(x, y) <= b when one is. */
-static bool provably_ordered(IrGraph *g, IrDim a, IrDim b, bool le)
+ * both are, min(x, y) <= b when one is.  Nesting deeper than a few levels is not worth the time. */
+static bool provably_ordered(IrGraph *g, IrDim a, IrDim b, bool le, int depth)
 {
     if (le ? provably_le(g, a, b) : provably_le(g, b, a)) return true;
+    if (depth > 3) return false;
     IrDim ops[IR_MAX_RANK * 4];
     uint32_t n = minmax_ops(g, a, le ? DIM_MAX : DIM_MIN, ops), i;
-    for (i = 0; i < n && provably_ordered(g, ops[i], b, le); i++) {
+    for (i = 0; i < n && provably_ordered(g, ops[i], b, le, depth + 1); i++) {
     }
     if (n && i == n) return true;
     n = minmax_ops(g, a, le ? DIM_MIN : DIM_MAX, ops);
     for (i = 0; i < n; i++)
-        if (provably_ordered(g, ops[i], b, le)) return true;
+        if (provably_ordered(g, ops[i], b, le, depth + 1)) return true;
     return false;
+}
+
+/* a <= b, through the structure of either side */
+static bool dim_le(IrGraph *g, IrDim a, IrDim b)
+{
+    return provably_ordered(g, a, b, true, 0) || provably_ordered(g, b, a, false, 0);
 }
 
 IrDim infer_dim_min(IrGraph *g, IrDim a, IrDim b)
 {
     if (a == IR_DIM_INVALID || b == IR_DIM_INVALID) return IR_DIM_INVALID;
-    if (provably_ordered(g, a, b, true)) return a;
-    if (provably_ordered(g, b, a, true)) return b;
+    if (dim_le(g, a, b)) return a;
+    if (dim_le(g, b, a)) return b;
     return ir_dim_min(g, a, b);
 }
 
 IrDim infer_dim_max(IrGraph *g, IrDim a, IrDim b)
 {
     if (a == IR_DIM_INVALID || b == IR_DIM_INVALID) return IR_DIM_INVALID;
-    if (provably_ordered(g, a, b, false)) return a;
-    if (provably_ordered(g, b, a, false)) return b;
+    if (dim_le(g, b, a)) return a;
+    if (dim_le(g, a, b)) return b;
     return ir_dim_max(g, a, b);
 }
 
@@ -377,6 +384,12 @@ bool infer_in_scalar_dim(IrGraph *g, const IrNode *n, uint32_t i, IrDim *out)
     if (!infer_in_dims(g, n, i, vals, 1, &cnt) || cnt != 1) return false;
     *out = vals[0];
     return true;
+}
+
+IrDim infer_f64_dim(IrGraph *g, double v)
+{
+    if (!(v > -9.2e18 && v < 9.2e18)) return IR_DIM_INVALID;   /* NaN fails both */
+    return ir_dim_const(g, (int64_t)v);
 }
 
 bool infer_attr_ints(const IrNode *n, const char *name, int count, int64_t dflt, int64_t *out)

@@ -75,6 +75,9 @@ bool infer_in_ints(IrGraph *g, const IrNode *n, uint32_t i, int64_t *out, uint32
 int64_t infer_in_numel(IrGraph *g, const IrNode *n, uint32_t i);
 /* A scalar integer input (rank 0 or one element) whose value is known; false when unknown or absent. */
 bool infer_in_scalar_dim(IrGraph *g, const IrNode *n, uint32_t i, IrDim *out);
+/* A float size (Resize, Range, OneHot depth) as a dim: IR_DIM_INVALID for NaN, infinities and values
+ * beyond int64, whose conversion would be undefined. */
+IrDim infer_f64_dim(IrGraph *g, double v);
 /* A list attribute of `count` ints, or `dflt` for every element when absent; false (reported) on a wrong
  * length. */
 bool infer_attr_ints(const IrNode *n, const char *name, int count, int64_t dflt, int64_t *out);

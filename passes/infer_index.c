@@ -186,7 +186,7 @@ bool infer_resize(IrGraph *g, IrNode *n)
             else if (stretch)
                 out[a] = sz[i];
             else
-                out[a] = ir_dim_const(g, (int64_t)floor(scale * (double)ir_dim_value(g, x->dims[a]) + 0.5));
+                out[a] = infer_f64_dim(g, floor(scale * (double)ir_dim_value(g, x->dims[a]) + 0.5));
         }
         return infer_set(g, n, 0, x->dtype, r, out);
     }
@@ -207,7 +207,7 @@ bool infer_resize(IrGraph *g, IrNode *n)
             if (ir_dim_const_value(g, x->dims[a], &c)) {
                 /* ONNX Runtime multiplies in single precision: float(scale) * float(size), truncated */
                 float prod = (float)s * (float)c;
-                d = ir_dim_const(g, (int64_t)floorf(prod));
+                d = infer_f64_dim(g, floorf(prod));
             } else {
                 d = scale_dim(g, x->dims[a], (double)(float)s);
             }
@@ -276,7 +276,8 @@ bool infer_one_hot(IrGraph *g, IrNode *n)
     if (infer_in_scalar_dim(g, n, 1, &d)) {
         /* integer depth, possibly symbolic */
     } else if (ir_value_scalar_f64(g, ir_input(n, 1), &f)) {
-        d = ir_dim_const(g, (int64_t)f);   /* a float depth is cast to int64 */
+        d = infer_f64_dim(g, f);   /* a float depth is cast to int64 */
+        if (d == IR_DIM_INVALID) return infer_error(n, "depth %g is not a size", f);
     } else {
         d = infer_sym(g, n, 0, ax);
     }

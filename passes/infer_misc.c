@@ -100,8 +100,8 @@ bool infer_range(IrGraph *g, IrNode *n)
             ir_value_scalar_f64(g, ir_input(n, 2), &dl)) {
             if (dl == 0) return infer_error(n, "delta is 0");
             double c = ceil((l - s) / dl);
-            if (c > 1e15) return infer_error(n, "%g elements are too many", c);
-            len = ir_dim_const(g, c > 0 ? (int64_t)c : 0);
+            if (!(c <= 1e15)) return infer_error(n, "%g elements are too many", c);   /* NaN too */
+            len = infer_f64_dim(g, c > 0 ? c : 0);
         }
     }
     if (len == IR_DIM_INVALID) len = infer_sym(g, n, 0, 0);
