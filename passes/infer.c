@@ -9,7 +9,6 @@
 #include "infer.h"
 
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef bool (*InferRule)(IrGraph *g, IrNode *n);
@@ -94,11 +93,10 @@ IrDim infer_sym(IrGraph *g, const IrNode *n, uint32_t out, int axis)
     while (b.len > 0 && b.s[b.len - 1] == '_') b.s[--b.len] = 0;
     if (b.len == 0) m2c_buf_puts(&b, "v");
     m2c_buf_printf(&b, "__d%d", axis);
-    for (uint32_t i = 0; i < g->symbols.n; i++) {
-        if (strcmp(g->symbols.v[i].name, b.s) == 0) {
-            m2c_buf_putc(&b, '_');
-            i = (uint32_t)-1;   /* check the new spelling from the start */
-        }
+    for (bool clash = true; clash;) {
+        clash = false;
+        for (uint32_t i = 0; i < g->symbols.n && !clash; i++) clash = strcmp(g->symbols.v[i].name, b.s) == 0;
+        if (clash) m2c_buf_putc(&b, '_');
     }
     IrDim d = ir_dim_sym(g, b.s);
     m2c_buf_free(&b);
