@@ -134,7 +134,10 @@ bool infer_dft(IrGraph *g, IrNode *n)
     if (r < 2)
         return infer_error(n, "expects an input of rank >= 2 (signal dims, then 1 or 2), has shape %s",
                            infer_value_shape_str(g, x));
-    if (!ir_dim_const_value(g, x->dims[r - 1], &last) || (last != 1 && last != 2))
+    /* a symbolic last dim (unusual) is taken on trust: only the onesided checks need it */
+    if (!ir_dim_const_value(g, x->dims[r - 1], &last))
+        last = 0;
+    else if (last != 1 && last != 2)
         return infer_error(n, "the last dim must be 1 (real) or 2 (complex), input has shape %s",
                            infer_value_shape_str(g, x));
     /* opset 17: axis attribute (moved to input 2 by the importer), default 1; opset 20: input, default -2 */
@@ -150,9 +153,9 @@ bool infer_dft(IrGraph *g, IrNode *n)
         return infer_error(n, "axis %lld is out of range for rank %d (the last axis holds re/im)", (long long)axis, r);
     bool onesided = ir_attr_int(n, "onesided", 0) != 0, inverse = ir_attr_int(n, "inverse", 0) != 0;
     bool irfft = onesided && inverse;
-    if (onesided && !inverse && last != 1)
+    if (onesided && !inverse && last == 2)
         return infer_error(n, "onesided forward DFT needs a real input (last dim 1)");
-    if (irfft && last != 2) return infer_error(n, "onesided inverse DFT needs a complex input (last dim 2)");
+    if (irfft && last == 1) return infer_error(n, "onesided inverse DFT needs a complex input (last dim 2)");
     IrDim len;
     if (infer_in(g, n, 1)) {
         if (!infer_check_dtype(n, infer_in(g, n, 1), "dft_length", INFER_INT)) return false;
@@ -171,8 +174,8 @@ bool infer_stft(IrGraph *g, IrNode *n)
 {
     const IrValue *x = infer_in(g, n, 0), *step = infer_in(g, n, 1), *win = infer_in(g, n, 2), *fl = infer_in(g, n, 3);
     if (!infer_check_dtype(n, x, "signal", INFER_FLOAT)) return false;
-    int64_t last;
-    if (x->rank != 3 || !ir_dim_const_value(g, x->dims[2], &last) || (last != 1 && last != 2))
+    int64_t last = 0;   /* stays 0 for a symbolic last dim, which is taken on trust */
+    if (x->rank != 3 || (ir_dim_const_value(g, x->dims[2], &last) && last != 1 && last != 2))
         return infer_error(n, "signal must be [batch, length, 1 or 2], has shape %s", infer_value_shape_str(g, x));
     if (!infer_check_dtype(n, step, "frame_step", INFER_INT)) return false;
     if (win && (win->rank != 1 || !infer_same_dtype(g, n, 0, 2)))
