@@ -30,14 +30,15 @@ static double softplus(double x)
     return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-/* Round half to even, independent of the current rounding mode. */
+/* Round half to even, independent of the current rounding mode; the sign of a zero result is x's (numpy). */
 static double round_even(double x)
 {
     if (!isfinite(x)) return x;
-    double f = floor(x), d = x - f;
-    if (d > 0.5) return f + 1;
-    if (d < 0.5) return f;
-    return fmod(f, 2.0) == 0 ? f : f + 1;
+    double f = floor(x), d = x - f, r;
+    if (d > 0.5) r = f + 1;
+    else if (d < 0.5) r = f;
+    else r = fmod(f, 2.0) == 0 ? f : f + 1;
+    return copysign(r, x);
 }
 
 /* Attributes of the unary ops, read once per node.  Defaults are the ONNX float32 defaults, as ONNX Runtime
