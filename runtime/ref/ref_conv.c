@@ -334,37 +334,41 @@ bool ref_global_pool(RefCx *c)
 typedef enum { CT_HALF_PIXEL, CT_HALF_PIXEL_SYM, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT_TF_CROP } CoordMode;
 typedef enum { NR_PREFER_FLOOR, NR_PREFER_CEIL, NR_FLOOR, NR_CEIL } NearestMode;
 
-/* Input coordinate of output index xo along an axis (ONNX Resize's coordinate_transformation_mode). */
-static double resize_coord(CoordMode m, double xo, double scale, int64_t in, int64_t out, double r0, double r1)
+/* Input coordinate of output index xo along an axis (ONNX Resize's coordinate_transformation_mode).
+ * Computed in float, as ONNX Runtime and PyTorch do: which input pixel "nearest" picks depends on it at
+ * exact halves (1.5 / 0.6f is 2.5 in float, 2.4999999 in double). */
+static float resize_coord(CoordMode m, float xo, float scale, int64_t in, int64_t out, float r0, float r1)
 {
+    float fin = (float)in, fout = (float)out;
     switch (m) {
-    case CT_HALF_PIXEL: return (xo + 0.5) / scale - 0.5;
-    case CT_HALF_PIXEL_SYM: {
-        double adj = (double)out / (scale * (double)in), center = (double)in / 2;
-        return center * (1 - adj) + (xo + 0.5) / scale - 0.5;
+    case CT_HALF_PIXEL: return (xo + 0.5f) / scale - 0.5f;
+    case CT_HALF_PIXEL_SYM: {   /* ONNX Runtime finishes this one in double */
+        float adj = fout / (scale * fin), center = fin / 2, offset = center * (1 - adj);
+        return (float)((double)offset + ((double)xo + 0.5) / (double)scale - 0.5);
     }
-    case CT_PYTORCH_HALF_PIXEL: return out > 1 ? (xo + 0.5) / scale - 0.5 : 0;
+    case CT_PYTORCH_HALF_PIXEL: return out > 1 ? (xo + 0.5f) / scale - 0.5f : 0;
     case CT_ALIGN_CORNERS:
         /* length_resized is the integer output length, as in ONNX Runtime and PyTorch (the ONNX reference
          * uses in * scale, which differs when scales do not divide evenly) */
-        return out == 1 ? 0 : xo * (double)(in - 1) / (double)(out - 1);
+        return out == 1 ? 0 : xo * (fin - 1) / (fout - 1);
     case CT_ASYMMETRIC: return xo / scale;
     case CT_TF_CROP:
-        return out > 1 ? r0 * (double)(in - 1) + xo * (r1 - r0) * (double)(in - 1) / (double)(out - 1)
-                       : 0.5 * (r0 + r1) * (double)(in - 1);
+        return out > 1 ? r0 * (fin - 1) + xo * (r1 - r0) * (fin - 1) / (fout - 1)
+                       : (float)(0.5 * (double)(r0 + r1) * (double)(fin - 1));
     }
     return 0;
 }
 
-static int64_t nearest_index(NearestMode m, double x, int64_t in)
+static int64_t nearest_index(NearestMode m, float x, int64_t in)
 {
-    double f = floor(x);
+    if (!(x > -1e18f && x < 1e18f)) x = 0;   /* no undefined conversions, whatever the scale */
+    float f = floorf(x);
     int64_t i;
     switch (m) {
-    case NR_PREFER_FLOOR: i = (int64_t)(x - f == 0.5 ? f : round(x)); break;
-    case NR_PREFER_CEIL: i = (int64_t)(x - f == 0.5 ? f + 1 : round(x)); break;
+    case NR_PREFER_FLOOR: i = (int64_t)(x - f == 0.5f ? f : roundf(x)); break;
+    case NR_PREFER_CEIL: i = (int64_t)(x - f == 0.5f ? f + 1 : roundf(x)); break;
     case NR_FLOOR: i = (int64_t)f; break;
-    default: i = (int64_t)ceil(x); break;
+    default: i = (int64_t)ceilf(x); break;
     }
     return i < 0 ? 0 : i >= in ? in - 1 : i;
 }
@@ -415,21 +419,21 @@ bool ref_resize(RefCx *c)
     if (ts && ts->numel == 0) ts = NULL;
     if (tz && tz->numel == 0) tz = NULL;
     if (!ts == !tz) return ref_fail(c, "Resize needs exactly one of scales and sizes");
-    double scale[IR_MAX_RANK], r0[IR_MAX_RANK], r1[IR_MAX_RANK];
+    float scale[IR_MAX_RANK], r0[IR_MAX_RANK], r1[IR_MAX_RANK];
     int64_t out[IR_MAX_RANK];
     for (int i = 0; i < r; i++) scale[i] = 1, out[i] = x->shape[i], r0[i] = 0, r1[i] = 1;
     if (roi && cm == CT_TF_CROP) {
         if (roi->numel != 2 * na) return ref_fail(c, "Resize: roi has %llu entries", (unsigned long long)roi->numel);
-        for (uint32_t i = 0; i < na; i++) r0[axes[i]] = ref_get(roi, i), r1[axes[i]] = ref_get(roi, i + na);
+        for (uint32_t i = 0; i < na; i++) r0[axes[i]] = (float)ref_get(roi, i), r1[axes[i]] = (float)ref_get(roi, i + na);
     }
     if (ts) {
         if (ts->numel != na || !ref_is_float(ts->dtype)) return ref_fail(c, "Resize: scales do not match the axes");
         for (uint32_t i = 0; i < na; i++) {
             int a = axes[i];
-            scale[a] = ref_get(ts, i);
-            if (!(scale[a] > 0) || scale[a] > 1e9) return ref_fail(c, "Resize: bad scale");
-            double o = floor((double)x->shape[a] * (cm == CT_TF_CROP ? r1[a] - r0[a] : 1) * scale[a]);
-            out[a] = (int64_t)o;
+            double sc = ref_get(ts, i);
+            if (!(sc > 0) || sc > 1e9) return ref_fail(c, "Resize: bad scale");
+            scale[a] = (float)sc;
+            out[a] = (int64_t)floor((double)x->shape[a] * (cm == CT_TF_CROP ? r1[a] - r0[a] : 1) * sc);
         }
     } else {
         int64_t sz[IR_MAX_RANK];
@@ -440,19 +444,19 @@ bool ref_resize(RefCx *c)
         bool stretch = strcmp(pol, "stretch") == 0, not_larger = strcmp(pol, "not_larger") == 0;
         if (!stretch && !not_larger && strcmp(pol, "not_smaller") != 0)
             return ref_fail(c, "Resize: unknown keep_aspect_ratio_policy '%s'", pol);
-        double common = not_larger ? INFINITY : 0;
+        float common = not_larger ? INFINITY : 0;
         for (uint32_t i = 0; i < na; i++) {
             int a = axes[i];
             if (sz[i] < 0 || x->shape[a] == 0) return ref_fail(c, "Resize: bad sizes");
-            scale[a] = (double)sz[i] / (double)x->shape[a];
-            common = not_larger ? fmin(common, scale[a]) : fmax(common, scale[a]);
+            scale[a] = (float)sz[i] / (float)x->shape[a];
+            common = not_larger ? fminf(common, scale[a]) : fmaxf(common, scale[a]);
             out[a] = sz[i];
         }
         if (!stretch)
             for (uint32_t i = 0; i < na; i++) {
                 int a = axes[i];
                 scale[a] = common;
-                out[a] = (int64_t)round((double)x->shape[a] * common);   /* round half away, as the spec's round() */
+                out[a] = (int64_t)roundf((float)x->shape[a] * common);   /* round half away, as the spec's round_int */
             }
     }
     double extrap = ir_attr_float(c->n, "extrapolation_value", 0.0);
@@ -462,20 +466,21 @@ bool ref_resize(RefCx *c)
     ref_strides(r, x->shape, istr);
     for (uint64_t at = 0; at < y->numel; at++, odometer(o, out, r)) {
         int64_t lo[IR_MAX_RANK], hi[IR_MAX_RANK];
-        double wt[IR_MAX_RANK];
+        float wt[IR_MAX_RANK];
         bool outside = false;
         int64_t off = 0;
         for (int d = 0; d < r; d++) {
-            double xi = resize_coord(cm, (double)o[d], scale[d], x->shape[d], out[d], r0[d], r1[d]);
-            if (cm == CT_TF_CROP && (xi < 0 || xi > (double)(x->shape[d] - 1))) outside = true;
+            float xi = resize_coord(cm, (float)o[d], scale[d], x->shape[d], out[d], r0[d], r1[d]);
+            if (cm == CT_TF_CROP && (xi < 0 || xi > (float)(x->shape[d] - 1))) outside = true;
             if (!linear) {
                 off += nearest_index(nm, xi, x->shape[d]) * istr[d];
                 continue;
             }
-            xi = xi < 0 ? 0 : xi > (double)(x->shape[d] - 1) ? (double)(x->shape[d] - 1) : xi;
-            lo[d] = (int64_t)floor(xi);
+            xi = xi < 0 ? 0 : xi > (float)(x->shape[d] - 1) ? (float)(x->shape[d] - 1) : xi;
+            if (isnan(xi)) xi = 0;
+            lo[d] = (int64_t)floorf(xi);
             hi[d] = lo[d] + 1 < x->shape[d] ? lo[d] + 1 : lo[d];
-            wt[d] = xi - (double)lo[d];
+            wt[d] = xi - (float)lo[d];
         }
         if (outside) {
             ref_put(y, at, extrap);
