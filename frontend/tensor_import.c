@@ -29,7 +29,9 @@ static void unmap(void *arg)
 
 bool onnx_map_file(IrGraph *g, const char *path, const uint8_t **data, uint64_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO (a model path or an external data location can name one) would otherwise
+     * wait for a writer forever; for a regular file it changes nothing */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         m2c_io_error("cannot open '%s': %s", path, strerror(errno));
         return false;

@@ -690,6 +690,16 @@ static void test_external_data(void)
     IMPORT_FAILS(ext_model("weights.bin", "-4", NULL, 4), "ext/negoffset.onnx", M2C_EXIT_INVALID,
                  "external data offset '-4' is not a byte count");
 
+    /* a FIFO is not waited on: neither as external data nor as the model */
+    if (mkfifo(path_in("ext/pipe.bin"), 0600) == 0) {
+        IMPORT_FAILS(ext_model("pipe.bin", NULL, NULL, 4), "ext/fifo.onnx", M2C_EXIT_IO,
+                     "ext/pipe.bin' is not a regular file");
+        expect_failure(import_path(path_in("ext/pipe.bin")), M2C_EXIT_IO, "is not a regular file", __LINE__);
+    } else {
+        printf("note: cannot make a FIFO here (%s); not tested\n", strerror(errno));
+    }
+    IMPORT_FAILS(ext_model("sub", NULL, NULL, 4), "ext/dir.onnx", M2C_EXIT_IO, "ext/sub' is not a regular file");
+
     /* two weights in one missing file: the file is reported once */
     Onnx__ModelProto *m = ext_model("gone.bin", "0", NULL, 4);
     Onnx__TensorProto *t = tensor1("w2", DT_F32, 4);
