@@ -21,6 +21,8 @@ typedef struct {
     M2C_VEC(ExtFile) ext;
     M2cMap functions;       /* model-local functions, "domain\x1fname" (built when first needed) */
     M2cMap symbols;         /* symbol name -> index in g->symbols */
+    uint64_t dense_bytes;   /* sparse tensors densified so far */
+    bool dense_refused;     /* the budget ran out (reported) */
 } Importer;
 
 /* tensor_import.c */

@@ -326,11 +326,17 @@ IrTensor *onnx_sparse_tensor(Importer *imp, const Onnx__SparseTensorProto *t, co
         }
         numel *= (uint64_t)t->dims[i];
     }
-    /* densified in memory: a few bytes of model must not claim gigabytes */
-    if (numel * ir_dtype_size(vals->dtype) > MAX_DENSE_BYTES) {
-        m2c_error(NULL, "%s: sparse tensor too large to densify (%llu elements)", what, (unsigned long long)numel);
+    /* Densified in memory: a few bytes of model must not claim gigabytes, neither in one tensor nor in
+     * thousands of them, so the budget is for the whole model. */
+    uint64_t dense = numel * ir_dtype_size(vals->dtype);
+    if (dense > MAX_DENSE_BYTES - imp->dense_bytes) {
+        if (imp->dense_refused) return NULL;   /* said once, not once per tensor after it */
+        imp->dense_refused = true;
+        m2c_error(NULL, "%s: sparse tensor too large to densify (%llu elements; %llu MiB for all sparse tensors at most)",
+                  what, (unsigned long long)numel, (unsigned long long)(MAX_DENSE_BYTES >> 20));
         return NULL;
     }
+    imp->dense_bytes += dense;
     uint64_t nnz = vals->numel;
     bool linear = idx->rank == 1;
     if (!ir_dtype_is_int(idx->dtype) || !(linear ? idx->numel == nnz : idx->rank == 2 && idx->shape[0] == (int64_t)nnz &&

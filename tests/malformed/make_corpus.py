@@ -203,6 +203,11 @@ def main():
     m = relu_model()
     m.graph.sparse_initializer.append(sp)
     add("sparse_too_large.onnx", m, 1, "sparse tensor too large to densify")
+    m = relu_model()   # 64 MiB each: the fifth goes over the budget for the whole model
+    for i in range(8):
+        m.graph.sparse_initializer.append(helper.make_sparse_tensor(
+            tensor(f"w{i}", F, [1], float_data=[1]), tensor("", I64, [1], int64_data=[0]), [1 << 24]))
+    add("sparse_many.onnx", m, 1, "initializer 'w4': sparse tensor too large to densify")
 
     # --- external data (short_external.bin is the one side file: 8 bytes) ---
     with open(os.path.join(CORPUS, "short_external.bin"), "wb") as f:
