@@ -86,7 +86,7 @@ void *m2c_memdup(M2cArena *a, const void *p, size_t n)
 char *m2c_strndup(M2cArena *a, const char *s, size_t n)
 {
     char *p = m2c_alloc(a, n + 1);
-    memcpy(p, s, n);
+    if (n) memcpy(p, s, n);
     p[n] = 0;
     return p;
 }

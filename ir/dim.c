@@ -491,6 +491,28 @@ IrDim ir_dim_div(IrGraph *g, IrDim a, IrDim b)
     to_poly(g, b, &m);
     if (m.c == 0 && m.n == 1 && m.t[0].coef > 0 && divide_by_monomial(&p, &m.t[0], &out))
         return from_poly(g, &out);
+    /* Cancel the symbols the divisor shares with every term: (s0*s1*s2) // (3*s0*s1) = s2 // 3, since
+     * symbols are positive. */
+    if (m.c == 0 && m.n == 1 && m.t[0].coef > 0 && p.c == 0 && p.n > 0) {
+        Term d = m.t[0];
+        Term common = {1, 0, {0}};
+        for (uint32_t i = 0; i < d.nf; i++) {
+            bool everywhere = ir_dim_expr(g, d.f[i])->kind == DIM_SYM;
+            for (uint32_t t = 0; t < p.n && everywhere; t++) {
+                uint32_t have = 0, need = 1;
+                for (uint32_t j = 0; j < common.nf; j++) need += common.f[j] == d.f[i];
+                for (uint32_t j = 0; j < p.t[t].nf; j++) have += p.t[t].f[j] == d.f[i];
+                everywhere = have >= need;
+            }
+            if (everywhere) common.f[common.nf++] = d.f[i];
+        }
+        if (common.nf > 0 && divide_by_monomial(&p, &common, &out)) {
+            IrDim num = from_poly(g, &out);
+            static Poly q, one;
+            to_poly(g, b, &one);
+            if (divide_by_monomial(&one, &common, &q)) return ir_dim_div(g, num, from_poly(g, &q));
+        }
+    }
     IrDim ops[2] = {a, b};
     return intern(g, DIM_DIV, 0, NULL, ops, 2);
 }

@@ -242,12 +242,13 @@ static IrTensor *tensor_literal(Parser *ps, const char *name, IrDType t, int ran
         uint64_t i = 0;
         ws(ps);
         while (*ps->p != ']' && !ps->failed) {
-            double v = number(ps);
-            if (i < x->numel) {
-                if (ir_dtype_is_float(t))
-                    ir_tensor_set_f64(x, i, v);
-                else
-                    ir_tensor_set_i64(x, i, (int64_t)v);
+            /* integers are read as integers: INT64_MAX (a Slice end) is not a double */
+            if (!ir_dtype_is_float(t) && t != DT_BOOL) {
+                int64_t v = integer(ps);
+                if (i < x->numel) ir_tensor_set_i64(x, i, v);
+            } else {
+                double v = number(ps);
+                if (i < x->numel) ir_tensor_set_f64(x, i, v);
             }
             i++;
             if (!eat(ps, ",")) break;

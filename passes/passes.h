@@ -38,8 +38,9 @@ bool pass_run_list(IrGraph *g, const char *names);
  * pass_infer walks the nodes in order and, for each, calls the op's rule, which sets the dtype and shape
  * of every output (ir_value_set_shape) from its inputs, attributes and known input contents, and reports
  * bad input with m2c_error(&n->loc, ...).  Then symval_eval() records the contents of small integer
- * outputs when they follow from the inputs' known contents.  Unknown output dims become fresh symbols
- * (ir_dim_fresh), never an export-time size.  pass_infer recomputes every shape from the graph inputs each
+ * outputs when they follow from the inputs' known contents.  Unknown output dims become symbols named
+ * deterministically after the value and axis (`<value>__d<axis>`, the same on every run), never an
+ * export-time size.  pass_infer recomputes every shape from the graph inputs each
  * time it runs (it is idempotent), except for IR_OP_UNKNOWN nodes, whose outputs keep the value_info
  * shapes the importer recorded.
  */

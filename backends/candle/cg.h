@@ -52,6 +52,7 @@ const char *cg_st_dtype(IrDType t);                     /* safetensors dtype str
 typedef struct {
     const char *name;
     const IrTensor *tensor;
+    bool transposed;           /* a 2-D tensor written transposed (Linear weights given as (in, out)) */
 } CgStTensor;
 bool cg_write_safetensors(const char *path, const CgStTensor *ts, uint32_t n, const char *source_sha256);
 
@@ -66,12 +67,21 @@ typedef struct {
     uint32_t value;            /* IR value */
 } CgWeight;
 
+/* candle_nn items the generated code names (for its `use` lines) */
+enum {
+    CG_NN_MODULE = 1 << 0,             /* the Module trait: .forward() of candle_nn layers */
+    CG_NN_LINEAR = 1 << 1, CG_NN_LINEAR_NO_BIAS = 1 << 2, CG_NN_LINEAR_T = 1 << 3,
+    CG_NN_EMBEDDING = 1 << 4, CG_NN_EMBEDDING_T = 1 << 5,
+    CG_NN_LAYER_NORM = 1 << 6, CG_NN_LAYER_NORM_NO_BIAS = 1 << 7, CG_NN_LAYER_NORM_T = 1 << 8,
+};
+
 typedef struct CgCrate {
     IrGraph *g;
     const CgOptions *opt;
     M2C_VEC(CgStTensor) st;            /* everything that goes into model.safetensors */
     M2cMap st_names;
     uint64_t helpers;                  /* bit set of CgHelper used */
+    unsigned nn_items;                 /* CG_NN_* */
 } CgCrate;
 
 /*
@@ -110,6 +120,10 @@ typedef struct CgFn {
     M2C_VEC(CgSymBinding) syms;
     M2C_VEC(CgWeight) fields;  /* weights and constants this function reads as struct fields */
     bool uses_device;          /* the struct keeps its Device */
+    bool collect_missing;      /* unbound symbols become usize parameters (module forwards) */
+    bool instance;             /* a module instance: no names that differ between instances */
+    const char *scope_path;    /* the module's path: weights are named relative to it */
+    M2C_VEC(const char *) missing;
     bool failed;
 } CgFn;
 
@@ -135,6 +149,9 @@ const char *cg_shape_of(CgFn *f, uint32_t v);                 /* cg_shape of a v
 const char *cg_device(CgFn *f);                               /* "&self.device" */
 bool cg_scalar_const(CgFn *f, uint32_t v, double *out);       /* a constant with one element */
 const char *cg_f64(M2cArena *a, double v);                    /* a Rust f64 literal: "0.5", "f64::INFINITY" */
+const char *cg_f32(M2cArena *a, double v);                    /* the same, shortest digits that read back as f32 */
+const char *cg_typed_lit(M2cArena *a, IrDType t, double v);   /* "0.5f32", "3i64", "1u8" */
+const char *cg_scalar_lit(CgFn *f, uint32_t v);               /* a scalar constant as an f64 literal */
 void cg_stmt(CgFn *f, const char *fmt, ...) M2C_PRINTF(2, 3); /* one statement line */
 void cg_comment(CgFn *f, const char *fmt, ...) M2C_PRINTF(2, 3);
 bool cg_unsupported(CgFn *f, const IrNode *n, const char *why);   /* reports; returns false */
@@ -167,6 +184,7 @@ void cg_write_helpers(CgCrate *c, CgOut *o);
  * model.c — src/model.rs
  */
 bool cg_emit_flat_model(CgCrate *c, CgOut *out, const char *doc);
+void cg_write_uses(CgCrate *c, CgOut *o, const char *text);   /* `use` lines for what text names */
 
 /*
  * crate.c — the crate on disk

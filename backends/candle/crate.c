@@ -5,6 +5,7 @@
  * -o at the end, so a failure at any point leaves nothing at -o (and an old crate replaced with --force
  * stays whole until the new one is complete). */
 #include "cg.h"
+#include "modules.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -343,7 +344,9 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
                                   opt->model_path ? opt->model_path : "an ONNX model", sha ? " (sha256 " : "",
                                   sha ? m2c_sprintf(a, "%.12s…", sha) : "", sha ? ")" : "");
     CgOut model = {{0}, 0};
-    if (!cg_emit_flat_model(&c, &model, doc)) {
+    /* a model exported from PyTorch has module scopes: one struct per module type; otherwise flat */
+    bool ok_model = g->scopes.n > 1 ? cg_emit_module_model(&c, &model, doc) : cg_emit_flat_model(&c, &model, doc);
+    if (!ok_model) {
         m2c_buf_free(&model.buf);
         return false;
     }

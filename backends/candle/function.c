@@ -20,7 +20,7 @@ void cg_fn_init(CgFn *f, IrGraph *g, CgCrate *crate, CgOut *body)
     f->ref = m2c_alloc_array(g->arena, g->values.n ? g->values.n : 1, sizeof *f->ref);
     f->refkind = m2c_alloc(g->arena, g->values.n ? g->values.n : 1);
     f->layout = m2c_alloc(g->arena, g->values.n ? g->values.n : 1);
-    static const char *reserved[] = {"self", "xs", "dev", "vb", "device", NULL};
+    static const char *reserved[] = {"self", "dev", "vb", "device", NULL};
     for (const char **r = reserved; *r; r++) m2c_map_put(f->a, &f->names, *r, 1);
 }
 
@@ -69,10 +69,23 @@ static bool nice_name(const char *s)
     return true;
 }
 
+/* "linear_12" -> "linear": exporters number values globally, so the same layer's locals would differ from
+ * one instance to the next; cg_fresh numbers them again, locally. */
+static const char *strip_number(M2cArena *a, const char *s)
+{
+    size_t n = strlen(s);
+    size_t k = n;
+    while (k > 0 && s[k - 1] >= '0' && s[k - 1] <= '9') k--;
+    if (k < n && k > 1 && s[k - 1] == '_') return m2c_strndup(a, s, k - 1);
+    return s;
+}
+
 const char *cg_def(CgFn *f, uint32_t v)
 {
     IrValue *val = ir_val(f->g, v);
-    const char *hint = nice_name(val->name) ? val->name
+    /* inside a module instance a graph output's name would differ from one instance to the next */
+    bool named = nice_name(val->name) && !(f->instance && (val->flags & V_OUTPUT));
+    const char *hint = named ? strip_number(f->a, val->name)
                        : val->producer != IR_NONE ? op_hint(ir_node(f->g, val->producer))
                                                   : "t";
     bool used = (val->flags & V_OUTPUT) || ir_use_count(f->g, v) > 0;
@@ -159,8 +172,41 @@ void cg_fn_symbol_lets(CgFn *f, CgOut *o)
 const char *cg_v(CgFn *f, uint32_t v)
 {
     if (v != IR_NONE && f->ref[v]) return f->ref[v];
-    /* A constant read as a tensor for the first time: a struct field loaded with the weights. */
+    /* A constant read as a tensor for the first time: small ones are written into the code, larger ones
+     * are struct fields loaded with the weights. */
     const IrValue *val = ir_val(f->g, v);
+    if (val->konst && val->konst->numel <= 16 && cg_rust_type(val->konst->dtype)) {
+        const IrTensor *t = val->konst;
+        const char *name = cg_fresh(f, "c");
+        bool half = t->dtype == DT_F16 || t->dtype == DT_BF16;
+        M2cBuf b = {0};
+        for (uint64_t i = 0; i < t->numel; i++)
+            m2c_buf_printf(&b, "%s%s", i ? ", " : "", cg_typed_lit(f->a, half ? DT_F32 : t->dtype, ir_tensor_get_f64(t, i)));
+        const char *conv = half ? m2c_sprintf(f->a, ".to_dtype(%s)?", cg_candle_dtype(t->dtype)) : "";
+        if (t->rank == 0)
+            cg_stmt(f, "let %s = Tensor::new(%s, %s)?%s;", name, b.s, cg_device(f), conv);
+        else if (t->rank == 1)
+            cg_stmt(f, "let %s = Tensor::new(&[%s], %s)?%s;", name, b.s ? b.s : "", cg_device(f), conv);
+        else
+            cg_stmt(f, "let %s = Tensor::new(&[%s], %s)?%s.reshape(%s)?;", name, b.s ? b.s : "", cg_device(f), conv,
+                    cg_shape_of(f, v));
+        m2c_buf_free(&b);
+        f->ref[v] = name;
+        f->refkind[v] = REF_LOCAL;
+        return name;
+    }
+    if (val->konst && (val->flags & V_PARAM)) {
+        /* a weight: a field named after its PyTorch name under the struct's module path */
+        const char *full = val->state_name ? val->state_name : val->name;
+        size_t pl = f->scope_path ? strlen(f->scope_path) : 0;
+        bool under = !f->scope_path || pl == 0 || (strncmp(full, f->scope_path, pl) == 0 && full[pl] == '.');
+        const char *rel = under && pl ? full + pl + 1 : full;
+        const char *field = cg_fresh(f, rel);
+        CgWeight w = {field, full, rel, val->konst, v};
+        m2c_vec_push(f->a, &f->fields, w);
+        cg_fn_field(f, v, field);
+        return f->ref[v];
+    }
     if (val->konst) {
         const char *field = cg_fresh(f, m2c_sprintf(f->a, "c_%s", nice_name(val->name) ? val->name : "const"));
         CgWeight w = {field, NULL, NULL, val->konst, v};
@@ -254,6 +300,13 @@ static const char *sym_expr(CgFn *f, const char *name)
             f->syms.v[i].used = true;
             return f->syms.v[i].expr;
         }
+    }
+    if (f->collect_missing) {
+        /* a module's forward that needs a dim none of its inputs carries gets it as a usize parameter */
+        CgSymBinding b = {name, cg_fresh(f, name), NULL, -1, true};
+        m2c_vec_push(f->a, &f->syms, b);
+        m2c_vec_push(f->a, &f->missing, f->syms.v[f->syms.n - 1].name);
+        return f->syms.v[f->syms.n - 1].expr;
     }
     f->failed = true;
     m2c_error(NULL, "internal error: the generated code needs dim '%s' before it is known", name);
@@ -394,6 +447,43 @@ const char *cg_f64(M2cArena *a, double v)
     }
     if (!strpbrk(tmp, ".eE")) return m2c_sprintf(a, "%s.0", tmp);
     return m2c_strdup(a, tmp);
+}
+
+const char *cg_f32(M2cArena *a, double v)
+{
+    if (isnan(v) || isinf(v)) return cg_f64(a, v);
+    char t[64];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(t, sizeof t, "%.*g", p, v);
+        if ((float)strtod(t, NULL) == (float)v) break;
+    }
+    return strpbrk(t, ".eE") ? m2c_strdup(a, t) : m2c_sprintf(a, "%s.0", t);
+}
+
+const char *cg_typed_lit(M2cArena *a, IrDType t, double v)
+{
+    if (isnan(v) || isinf(v)) {
+        const char *ty = cg_storage_dtype(t) == DT_F64 ? "f64" : "f32";
+        return m2c_sprintf(a, "%s::%s", ty, isnan(v) ? "NAN" : v < 0 ? "NEG_INFINITY" : "INFINITY");
+    }
+    switch (cg_storage_dtype(t)) {
+    case DT_F32: return m2c_sprintf(a, "%sf32", cg_f32(a, v));
+    case DT_F64: return m2c_sprintf(a, "%sf64", cg_f64(a, v));
+    case DT_I64: return m2c_sprintf(a, "%lldi64", (long long)v);
+    case DT_I32: return m2c_sprintf(a, "%lldi32", (long long)v);
+    case DT_I16: return m2c_sprintf(a, "%lldi16", (long long)v);
+    case DT_U32: return m2c_sprintf(a, "%lldu32", (long long)v);
+    case DT_U8: return m2c_sprintf(a, "%lldu8", (long long)v);
+    default: return cg_f64(a, v);
+    }
+}
+
+const char *cg_scalar_lit(CgFn *f, uint32_t v)
+{
+    const IrValue *val = ir_val(f->g, v);
+    double c = ir_tensor_get_f64(val->konst, 0);
+    IrDType t = val->konst->dtype;
+    return t == DT_F32 || t == DT_F16 || t == DT_BF16 ? cg_f32(f->a, c) : cg_f64(f->a, c);
 }
 
 void cg_stmt(CgFn *f, const char *fmt, ...)

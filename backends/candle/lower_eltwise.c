@@ -63,9 +63,31 @@ static const char *binary_method(IrOp op)
     }
 }
 
-/* out = a OP b with broadcasting, both tensors */
+static const char *mirrored(const char *method)
+{
+    if (!strcmp(method, "lt")) return "gt";
+    if (!strcmp(method, "gt")) return "lt";
+    if (!strcmp(method, "le")) return "ge";
+    if (!strcmp(method, "ge")) return "le";
+    return method;
+}
+
+/* out = a OP b with broadcasting; a scalar constant on one side of a comparison, maximum or minimum is a
+ * literal (candle converts it to the other side's dtype). */
 static void tensor_binary(CgFn *f, const char *out, const char *method, uint32_t a, uint32_t b)
 {
+    double c;
+    bool scalar_ok = !strcmp(method, "eq") || !strcmp(method, "ne") || !strcmp(method, "lt") || !strcmp(method, "le") ||
+                     !strcmp(method, "gt") || !strcmp(method, "ge") || !strcmp(method, "maximum") ||
+                     !strcmp(method, "minimum");
+    if (scalar_ok && cg_scalar_const(f, b, &c) && ir_val(f->g, a)->rank >= ir_val(f->g, b)->rank) {
+        cg_stmt(f, "let %s = %s.%s(%s)?;", out, cg_v(f, a), method, cg_scalar_lit(f, b));
+        return;
+    }
+    if (scalar_ok && cg_scalar_const(f, a, &c) && ir_val(f->g, b)->rank >= ir_val(f->g, a)->rank) {
+        cg_stmt(f, "let %s = %s.%s(%s)?;", out, cg_v(f, b), mirrored(method), cg_scalar_lit(f, a));
+        return;
+    }
     if (same_shape(f, a, b))
         cg_stmt(f, "let %s = %s.%s(%s)?;", out, cg_v(f, a), method, cg_ref(f, b));
     else
@@ -83,7 +105,7 @@ static bool scalar_arith(CgFn *f, const IrNode *n)
     bool lhs = !rhs && cg_scalar_const(f, a, &c) && same_shape(f, b, n->out[0]);
     (void)out;
     if (!rhs && !lhs) return false;
-    const char *x = cg_ref(f, rhs ? a : b), *lit = cg_f64(f->a, c), *y = cg_out(f, n, 0);
+    const char *x = cg_ref(f, rhs ? a : b), *lit = cg_scalar_lit(f, rhs ? b : a), *y = cg_out(f, n, 0);
     switch (n->op) {
     case IR_OP_ADD: cg_stmt(f, "let %s = (%s + %s)?;", y, x, lit); return true;
     case IR_OP_MUL: cg_stmt(f, "let %s = (%s * %s)?;", y, x, lit); return true;
@@ -170,12 +192,12 @@ static bool clip(CgFn *f, const IrNode *n)
     }
     const char *tmp = hi != IR_NONE && lo != IR_NONE ? cg_fresh(f, "clipped") : y;
     if (lo != IR_NONE) {
-        if (cg_scalar_const(f, lo, &c)) cg_stmt(f, "let %s = %s.maximum(%s)?;", tmp, cur, cg_f64(f->a, c));
+        if (cg_scalar_const(f, lo, &c)) cg_stmt(f, "let %s = %s.maximum(%s)?;", tmp, cur, cg_scalar_lit(f, lo));
         else cg_stmt(f, "let %s = %s.broadcast_maximum(%s)?;", tmp, cur, cg_ref(f, lo));
         cur = tmp;
     }
     if (hi != IR_NONE) {
-        if (cg_scalar_const(f, hi, &c)) cg_stmt(f, "let %s = %s.minimum(%s)?;", y, cur, cg_f64(f->a, c));
+        if (cg_scalar_const(f, hi, &c)) cg_stmt(f, "let %s = %s.minimum(%s)?;", y, cur, cg_scalar_lit(f, hi));
         else cg_stmt(f, "let %s = %s.broadcast_minimum(%s)?;", y, cur, cg_ref(f, hi));
     }
     return true;
@@ -199,24 +221,24 @@ static bool activation(CgFn *f, const IrNode *n)
         cg_stmt(f, "let %s = %s.div(&(%s.abs()? + 1.0)?)?;", y, x, x);
         return true;
     case IR_OP_ELU:
-        cg_stmt(f, "let %s = %s.elu(%s)?;", y, x, cg_f64(a, ir_attr_float(n, "alpha", 1.0)));
+        cg_stmt(f, "let %s = %s.elu(%s)?;", y, x, cg_f32(a, ir_attr_float(n, "alpha", 1.0)));
         return true;
     case IR_OP_SELU:
         alpha = ir_attr_float(n, "alpha", 1.67326319217681884765625);
         beta = ir_attr_float(n, "gamma", 1.05070102214813232421875);
-        cg_stmt(f, "let %s = (%s.elu(%s)? * %s)?;", y, x, cg_f64(a, alpha), cg_f64(a, beta));
+        cg_stmt(f, "let %s = (%s.elu(%s)? * %s)?;", y, x, cg_f32(a, alpha), cg_f32(a, beta));
         return true;
     case IR_OP_CELU:
         alpha = ir_attr_float(n, "alpha", 1.0);
         cg_stmt(f, "let %s = (%s.relu()? + ((((%s / %s)?.exp()? - 1.0)? * %s)?.minimum(0.0))?)?;", y, x, xr,
-                cg_f64(a, alpha), cg_f64(a, alpha));
+                cg_f32(a, alpha), cg_f32(a, alpha));
         return true;
     case IR_OP_LEAKY_RELU:
-        cg_stmt(f, "let %s = candle_nn::ops::leaky_relu(%s, %s)?;", y, xr, cg_f64(a, ir_attr_float(n, "alpha", 0.01)));
+        cg_stmt(f, "let %s = candle_nn::ops::leaky_relu(%s, %s)?;", y, xr, cg_f32(a, ir_attr_float(n, "alpha", 0.01)));
         return true;
     case IR_OP_HARD_SIGMOID:
-        cg_stmt(f, "let %s = %s.affine(%s, %s)?.clamp(0.0, 1.0)?;", y, x, cg_f64(a, ir_attr_float(n, "alpha", 0.2)),
-                cg_f64(a, ir_attr_float(n, "beta", 0.5)));
+        cg_stmt(f, "let %s = %s.affine(%s, %s)?.clamp(0.0, 1.0)?;", y, x, cg_f32(a, ir_attr_float(n, "alpha", 0.2)),
+                cg_f32(a, ir_attr_float(n, "beta", 0.5)));
         return true;
     case IR_OP_HARD_SWISH:
         cg_stmt(f, "let %s = (%s * %s.affine(1.0 / 6.0, 0.5)?.clamp(0.0, 1.0)?)?;", y, xr, x);
@@ -227,17 +249,17 @@ static bool activation(CgFn *f, const IrNode *n)
     case IR_OP_SWISH:
         alpha = ir_attr_float(n, "alpha", 1.0);
         if (alpha == 1.0) cg_stmt(f, "let %s = %s.silu()?;", y, x);
-        else cg_stmt(f, "let %s = (%s * candle_nn::ops::sigmoid(&(%s * %s)?)?)?;", y, xr, xr, cg_f64(a, alpha));
+        else cg_stmt(f, "let %s = (%s * candle_nn::ops::sigmoid(&(%s * %s)?)?)?;", y, xr, xr, cg_f32(a, alpha));
         return true;
     case IR_OP_THRESHOLDED_RELU:
         alpha = ir_attr_float(n, "alpha", 1.0);
-        cg_stmt(f, "let %s = (%s * %s.gt(%s)?.to_dtype(%s.dtype())?)?;", y, xr, x, cg_f64(a, alpha), x);
+        cg_stmt(f, "let %s = (%s * %s.gt(%s)?.to_dtype(%s.dtype())?)?;", y, xr, x, cg_f32(a, alpha), x);
         return true;
     case IR_OP_SHRINK: {
         double bias = ir_attr_float(n, "bias", 0.0), lambd = ir_attr_float(n, "lambd", 0.5);
         const char *h = cg_helper(f, CG_HELPER_MAP_F64);
         cg_stmt(f, "let %s = %s(%s, |v| if v < -%s { v + %s } else if v > %s { v - %s } else { 0.0 })?;", y, h, xr,
-                cg_f64(a, lambd), cg_f64(a, bias), cg_f64(a, lambd), cg_f64(a, bias));
+                cg_f32(a, lambd), cg_f32(a, bias), cg_f32(a, lambd), cg_f32(a, bias));
         return true;
     }
     case IR_OP_IS_NAN:
@@ -323,11 +345,19 @@ bool cg_lower_eltwise(CgFn *f, const IrNode *n)
     case IR_OP_EQUAL: case IR_OP_LESS: case IR_OP_LESS_OR_EQUAL: case IR_OP_GREATER: case IR_OP_GREATER_OR_EQUAL:
         return binary(f, n);
     case IR_OP_AND:
-        tensor_binary(f, cg_out(f, n, 0), "mul", n->in[0], n->in[1]);
+    case IR_OP_OR: {
+        /* with a constant side: x & true = x, x | false = x (the shapes permitting) */
+        double c;
+        for (int side = 0; side < 2; side++) {
+            uint32_t k = n->in[side], x = n->in[1 - side];
+            if (cg_scalar_const(f, k, &c) && same_shape(f, x, n->out[0]) && (c != 0) == (n->op == IR_OP_AND)) {
+                cg_stmt(f, "let %s = %s.clone();", cg_out(f, n, 0), cg_v(f, x));
+                return true;
+            }
+        }
+        tensor_binary(f, cg_out(f, n, 0), n->op == IR_OP_AND ? "mul" : "maximum", n->in[0], n->in[1]);
         return true;
-    case IR_OP_OR:
-        tensor_binary(f, cg_out(f, n, 0), "maximum", n->in[0], n->in[1]);
-        return true;
+    }
     case IR_OP_XOR:
         tensor_binary(f, cg_out(f, n, 0), "ne", n->in[0], n->in[1]);
         return true;

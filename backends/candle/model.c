@@ -20,7 +20,7 @@ static const char *weight_st_name(CgCrate *c, uint32_t v)
 
 static void add_st(CgCrate *c, const char *name, const IrTensor *t)
 {
-    CgStTensor s = {name, t};
+    CgStTensor s = {name, t, false};
     m2c_vec_push(c->g->arena, &c->st, s);
 }
 
@@ -40,20 +40,33 @@ static const char *value_type_doc(IrGraph *g, uint32_t v)
 }
 
 /* `use` lines for exactly the items the text names. */
-static void write_uses(CgOut *o, const char *text, bool helpers)
+void cg_write_uses(CgCrate *c, CgOut *o, const char *text)
 {
     static const struct {
         const char *item, *needle;
-    } core[] = {{"DType", "DType::"}, {"Device", "Device"}, {"IndexOp", ".i("}, {"Module", ".forward(&"},
+    } core[] = {{"DType", "DType::"}, {"Device", "Device"}, {"IndexOp", ".i("}, {"Module", NULL},
                 {"Result", "Result<"}, {"Tensor", "Tensor"}, {"D", "D::"}};
     M2cBuf b = {0};
     int n = 0;
-    for (size_t i = 0; i < sizeof core / sizeof *core; i++)
-        if (strstr(text, core[i].needle)) m2c_buf_printf(&b, "%s%s", n++ ? ", " : "", core[i].item);
+    for (size_t i = 0; i < sizeof core / sizeof *core; i++) {
+        bool used = core[i].needle ? strstr(text, core[i].needle) != NULL : (c->nn_items & CG_NN_MODULE) != 0;
+        if (used) m2c_buf_printf(&b, "%s%s", n++ ? ", " : "", core[i].item);
+    }
     cg_line(o, n == 1 ? "use candle_core::%s;" : "use candle_core::{%s};", b.s);
     m2c_buf_free(&b);
-    cg_line(o, "use candle_nn::VarBuilder;");
-    if (helpers) cg_blank(o), cg_line(o, "use crate::onnx_ops;");
+    static const struct {
+        unsigned flag;
+        const char *item;
+    } nn[] = {{CG_NN_EMBEDDING, "embedding"}, {CG_NN_LAYER_NORM, "layer_norm"}, {CG_NN_LAYER_NORM_NO_BIAS, "layer_norm_no_bias"},
+              {CG_NN_LINEAR, "linear"}, {CG_NN_LINEAR_NO_BIAS, "linear_no_bias"}, {CG_NN_EMBEDDING_T, "Embedding"},
+              {CG_NN_LAYER_NORM_T, "LayerNorm"}, {CG_NN_LINEAR_T, "Linear"}};
+    n = 0;
+    for (size_t i = 0; i < sizeof nn / sizeof *nn; i++)
+        if (c->nn_items & nn[i].flag) m2c_buf_printf(&b, "%s%s", n++ ? ", " : "", nn[i].item);
+    m2c_buf_printf(&b, "%sVarBuilder", n++ ? ", " : "");
+    cg_line(o, n == 1 ? "use candle_nn::%s;" : "use candle_nn::{%s};", b.s);
+    m2c_buf_free(&b);
+    if (c->helpers) cg_blank(o), cg_line(o, "use crate::onnx_ops;");
 }
 
 bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
@@ -64,16 +77,6 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
     CgFn f;
     cg_fn_init(&f, g, c, &body);
     ir_fill_uses(g);
-    /* weights: one field each, named after the PyTorch name */
-    for (uint32_t i = 0; i < g->params.n; i++) {
-        uint32_t v = g->params.v[i];
-        const IrValue *val = ir_val(g, v);
-        const char *st = weight_st_name(c, v);
-        const char *field = cg_fresh(&f, val->state_name ? val->state_name : val->name);
-        CgWeight w = {field, st, st, val->konst, v};
-        m2c_vec_push(f.a, &f.fields, w);
-        cg_fn_field(&f, v, field);
-    }
     M2cBuf params = {0};
     for (uint32_t i = 0; i < g->inputs.n; i++) {
         uint32_t v = g->inputs.v[i];
@@ -104,15 +107,13 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
         m2c_buf_free(&params), m2c_buf_free(&ret), m2c_buf_free(&body.buf);
         return false;
     }
-    /* constants the body read as tensors are stored with the weights */
+    /* weights and constants the body read as tensors are stored under their names */
     for (uint32_t i = 0; i < f.fields.n; i++) {
         CgWeight *w = &f.fields.v[i];
-        if (w->st_name) continue;
-        w->st_name = w->rel_name = weight_st_name(c, w->value);
+        if (!(ir_val(g, w->value)->flags & V_PARAM)) w->st_name = w->rel_name = weight_st_name(c, w->value);
+        else if (!m2c_map_get(&c->st_names, w->st_name, NULL)) m2c_map_put(g->arena, &c->st_names, w->st_name, 1);
         add_st(c, w->st_name, w->tensor);
     }
-    for (uint32_t i = 0; i < f.fields.n; i++)
-        if (ir_val(g, f.fields.v[i].value)->flags & V_PARAM) add_st(c, f.fields.v[i].st_name, f.fields.v[i].tensor);
 
     /* assemble: the struct and impl first, so the `use` lines can name exactly what they need */
     CgOut final = *out;
@@ -180,7 +181,7 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
     cg_close(out, "}");
     cg_close(out, "}");
     cg_line(&final, "//! %s", doc);
-    write_uses(&final, rest.buf.s, c->helpers != 0);
+    cg_write_uses(c, &final, rest.buf.s);
     cg_blank(&final);
     m2c_buf_puts(&final.buf, rest.buf.s);
     *(CgOut *)out_param = final;

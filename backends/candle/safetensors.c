@@ -7,6 +7,7 @@
 #include "cg.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *cg_st_dtype(IrDType t)
@@ -43,9 +44,23 @@ static void json_escape(M2cBuf *b, const char *s)
     }
 }
 
-/* Writes the tensor's bytes in the stored type: widened for i8, as is otherwise (little-endian host). */
-static bool write_data(FILE *f, const IrTensor *t)
+/* Writes the tensor's bytes in the stored type: widened for i8, transposed when asked, as is otherwise
+ * (little-endian host).  A transpose goes row by row through a small buffer, never a copy of the tensor. */
+static bool write_data(FILE *f, const IrTensor *t, bool transposed)
 {
+    if (transposed && t->rank == 2) {
+        size_t esz = ir_dtype_size(t->dtype);
+        uint64_t rows = (uint64_t)t->shape[0], cols = (uint64_t)t->shape[1];
+        uint8_t *line = malloc(rows > 0 ? rows * esz : 1);
+        bool ok = line != NULL;
+        for (uint64_t c = 0; c < cols && ok; c++) {
+            for (uint64_t r = 0; r < rows; r++)
+                memcpy(line + r * esz, (const uint8_t *)t->data + (r * cols + c) * esz, esz);
+            ok = fwrite(line, esz, rows, f) == rows;
+        }
+        free(line);
+        return ok;
+    }
     if (t->dtype != DT_I8) return t->nbytes == 0 || fwrite(t->data, 1, t->nbytes, f) == t->nbytes;
     for (uint64_t i = 0; i < t->numel; i++) {
         int16_t v = (int8_t)((const uint8_t *)t->data)[i];
@@ -69,7 +84,10 @@ bool cg_write_safetensors(const char *path, const CgStTensor *ts, uint32_t n, co
         m2c_buf_puts(&h, ",\"");
         json_escape(&h, ts[i].name);
         m2c_buf_printf(&h, "\":{\"dtype\":\"%s\",\"shape\":[", dt);
-        for (int k = 0; k < t->rank; k++) m2c_buf_printf(&h, "%s%lld", k ? "," : "", (long long)t->shape[k]);
+        for (int k = 0; k < t->rank; k++) {
+            int64_t d = ts[i].transposed && t->rank == 2 ? t->shape[1 - k] : t->shape[k];
+            m2c_buf_printf(&h, "%s%lld", k ? "," : "", (long long)d);
+        }
         m2c_buf_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
                        (unsigned long long)(off + nbytes));
         off += nbytes;
@@ -87,7 +105,7 @@ bool cg_write_safetensors(const char *path, const CgStTensor *ts, uint32_t n, co
     uint8_t le[8];
     for (int i = 0; i < 8; i++) le[i] = (uint8_t)(hlen >> (8 * i));
     bool ok = fwrite(le, 1, 8, f) == 8 && fwrite(h.s, 1, h.len, f) == h.len;
-    for (uint32_t i = 0; i < n && ok; i++) ok = write_data(f, ts[i].tensor);
+    for (uint32_t i = 0; i < n && ok; i++) ok = write_data(f, ts[i].tensor, ts[i].transposed);
     ok = (fclose(f) == 0) && ok;
     if (!ok) m2c_io_error("cannot write '%s': %s", path, strerror(errno));
     m2c_buf_free(&h);

@@ -124,5 +124,7 @@ int main(int argc, char **argv)
         m2c_buf_free(&out);
     }
     ir_graph_free(g);
+    free(text), free(run), free(input), free(expect), free(expect_err);
+    fclose(diag);
     return status;
 }

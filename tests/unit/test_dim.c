@@ -47,6 +47,7 @@ int main(void)
     CHECK_EQ_STR(canon("(batch*seq) // seq"), "batch");
     CHECK_EQ_STR(canon("(batch*seq*32) // (seq*4)"), "8*batch");
     CHECK_EQ_STR(canon("(seq // 2) // 4"), "seq // 8");
+    CHECK_EQ_STR(canon("(s0*s1*s2) // (3*s0*s1)"), "s2 // 3");
     CHECK_EQ_STR(canon("(2*seq + 3) % 2"), "1");
     CHECK_EQ_STR(canon("(batch*seq) % seq"), "0");
     CHECK_EQ_STR(canon("seq % 4"), "seq % 4");

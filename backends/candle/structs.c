@@ -1,0 +1,438 @@
+/* backends/candle/structs.c — src/model.rs from the module tree: one struct per module type.
+ *
+ * Instances are generated children first.  Each instance's code (fields, new, forward) is written with names
+ * relative to the instance; the first instance with a given code defines a type, and later instances with
+ * the same code reuse it.  The struct a ModuleList holds is a Vec built in a loop, and a chain of its layers
+ * (each feeding the next) is a for loop, as in candle-transformers. */
+#include "modules.h"
+
+#include <string.h>
+
+typedef struct {
+    CgCrate *c;
+    ModTree *t;
+    IrGraph *g;
+    M2C_VEC(Mod *) types;      /* first instance of each type, in definition order */
+} Gen;
+
+static const char *vec_elem_new(Gen *G, const Mod *m, const char *vb);
+
+static const char *last_segment_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : path;
+}
+
+/* --- weights ------------------------------------------------------------------------------------------- */
+
+/* Registers a tensor under its safetensors name once; a Linear weight given as (in, out) is stored
+ * transposed, as PyTorch's state_dict has it. */
+static void store(Gen *G, const char *name, const IrTensor *t, bool transposed)
+{
+    CgCrate *c = G->c;
+    if (m2c_map_get(&c->st_names, name, NULL)) return;
+    m2c_map_put(c->g->arena, &c->st_names, name, 1);
+    CgStTensor s = {name, t, transposed};
+    m2c_vec_push(c->g->arena, &c->st, s);
+}
+
+static const char *join(M2cArena *a, const char *path, const char *name)
+{
+    return path[0] ? m2c_sprintf(a, "%s.%s", path, name) : name;
+}
+
+static const char *shape_lit(M2cArena *a, const IrTensor *t, bool transposed)
+{
+    M2cBuf b = {0};
+    m2c_buf_puts(&b, "(");
+    for (int k = 0; k < t->rank; k++) {
+        int64_t d = transposed && t->rank == 2 ? t->shape[1 - k] : t->shape[k];
+        m2c_buf_printf(&b, "%s%lld", k ? ", " : "", (long long)d);
+    }
+    m2c_buf_puts(&b, t->rank == 1 ? ",)" : ")");
+    const char *s = m2c_strdup(a, b.s);
+    m2c_buf_free(&b);
+    return s;
+}
+
+/* --- one instance -------------------------------------------------------------------------------------- */
+
+static const char *child_field(Gen *G, const Mod *ch)
+{
+    if (ch->field && ch->index < 0) return cg_snake(G->g->arena, ch->field);
+    if (ch->field) return cg_snake(G->g->arena, ch->field);
+    return m2c_sprintf(G->g->arena, "m%d", ch->index);
+}
+
+/* Is ch part of a Vec field of its parent: all numbered siblings of that list share one type? */
+static bool in_vec(const Mod *ch)
+{
+    if (ch->index < 0 || !ch->field) return false;
+    const Mod *p = ch->parent;
+    for (uint32_t i = 0; i < p->children.n; i++) {
+        const Mod *s = p->children.v[i];
+        if (s->field && strcmp(s->field, ch->field) == 0 && s->type_rep != ch->type_rep) return false;
+    }
+    return true;
+}
+
+/* How the parent refers to a child: self.query, self.layer[3], self.layer_3 */
+static const char *child_ref(Gen *G, const Mod *ch)
+{
+    const char *f = child_field(G, ch);
+    if (ch->index >= 0 && ch->field) {
+        if (in_vec(ch)) return m2c_sprintf(G->g->arena, "self.%s[%d]", f, ch->index);
+        return m2c_sprintf(G->g->arena, "self.%s_%d", f, ch->index);
+    }
+    return m2c_sprintf(G->g->arena, "self.%s", f);
+}
+
+/* A child's call: `let y = self.dense.forward(&xs)?;` */
+static void emit_call(Gen *G, CgFn *f, Mod *ch, const char *target)
+{
+    M2cBuf args = {0};
+    for (uint32_t i = 0; i < ch->in.n; i++) m2c_buf_printf(&args, "%s%s", i ? ", " : "", cg_ref(f, ch->in.v[i]));
+    for (uint32_t i = 0; i < ch->nfwd_params; i++)
+        m2c_buf_printf(&args, ", %s", cg_dim(f, ir_dim_sym(G->g, ch->fwd_params[i])));
+    if (ch->kind != MOD_STRUCT) G->c->nn_items |= CG_NN_MODULE;
+    const char *call = m2c_sprintf(G->g->arena, "%s.forward(%s)?", target ? target : child_ref(G, ch), args.s ? args.s : "");
+    m2c_buf_free(&args);
+    if (ch->out.n == 1) {
+        cg_stmt(f, "let %s = %s;", cg_def(f, ch->out.v[0]), call);
+        return;
+    }
+    M2cBuf outs = {0};
+    for (uint32_t i = 0; i < ch->out.n; i++) m2c_buf_printf(&outs, "%s%s", i ? ", " : "", cg_def(f, ch->out.v[i]));
+    cg_stmt(f, "let (%s) = %s;", outs.s, call);
+    m2c_buf_free(&outs);
+}
+
+/* Items k.. that are calls of consecutive layers of one Vec, each feeding the next: how many. */
+static uint32_t chain_length(Gen *G, const Mod *m, uint32_t k, uint32_t *pos)
+{
+    Mod *first = m->items[k].child;
+    if (!first || !in_vec(first) || first->index != 0 || first->out.n != 1) return 0;
+    uint32_t n = 1;
+    *pos = UINT32_MAX;
+    while (k + n < m->nitems) {
+        Mod *prev = m->items[k + n - 1].child, *c = m->items[k + n].child;
+        if (!c || !c->field || strcmp(c->field, first->field) != 0 || c->index != (int)n || c->out.n != 1 ||
+            c->in.n != first->in.n || c->type_rep != first->type_rep)
+            break;
+        uint32_t p = UINT32_MAX;
+        bool ok = true;
+        for (uint32_t i = 0; i < c->in.n && ok; i++) {
+            if (c->in.v[i] == prev->out.v[0]) {
+                if (p != UINT32_MAX) ok = false;
+                p = i;
+            } else if (c->in.v[i] != first->in.v[i]) {
+                ok = false;
+            }
+        }
+        /* the previous layer's result must feed only this layer */
+        uint32_t v = prev->out.v[0], nu;
+        const uint32_t *uses = ir_uses(G->g, v, &nu);
+        for (uint32_t u = 0; u < nu && ok; u++) ok = mod_inside(c, G->t->node_mod[uses[u]]);
+        if (!ok || p == UINT32_MAX || (*pos != UINT32_MAX && p != *pos) || (ir_val(G->g, v)->flags & V_OUTPUT)) break;
+        *pos = p;
+        n++;
+    }
+    return n >= 2 ? n : 0;
+}
+
+static void emit_chain(Gen *G, CgFn *f, Mod *m, uint32_t k, uint32_t n, uint32_t pos)
+{
+    Mod *first = m->items[k].child, *last = m->items[k + n - 1].child;
+    uint32_t start = first->in.v[pos];
+    const char *init = cg_v(f, start);
+    /* a parameter only the first layer reads is shadowed by the running value: let mut xs = xs.clone() */
+    uint32_t nu;
+    const uint32_t *uses = ir_uses(G->g, start, &nu);
+    bool only_first = f->refkind[start] == REF_BORROW;
+    for (uint32_t u = 0; u < nu && only_first; u++) only_first = mod_inside(first, G->t->node_mod[uses[u]]);
+    const char *acc = only_first ? init : cg_fresh(f, "xs");
+    cg_stmt(f, "let mut %s = %s.clone();", acc, init);
+    const char *var = cg_fresh(f, cg_snake(G->g->arena, first->field));
+    cg_stmt(f, "for %s in &self.%s {", var, child_field(G, first));
+    M2cBuf args = {0};
+    for (uint32_t i = 0; i < first->in.n; i++)
+        m2c_buf_printf(&args, "%s%s", i ? ", " : "", i == pos ? m2c_sprintf(G->g->arena, "&%s", acc) : cg_ref(f, first->in.v[i]));
+    for (uint32_t i = 0; i < first->nfwd_params; i++)
+        m2c_buf_printf(&args, ", %s", cg_dim(f, ir_dim_sym(G->g, first->fwd_params[i])));
+    cg_stmt(f, "    %s = %s.forward(%s)?;", acc, var, args.s);
+    cg_stmt(f, "}");
+    m2c_buf_free(&args);
+    f->ref[last->out.v[0]] = acc;
+    f->refkind[last->out.v[0]] = REF_LOCAL;
+}
+
+/* Parameter names: xs for the first tensor, like candle-transformers; the rest after what made them. */
+static const char *param_name(Gen *G, uint32_t v, uint32_t i)
+{
+    if (i == 0) return "xs";
+    const IrValue *val = ir_val(G->g, v);
+    if (val->dtype == DT_BOOL || (val->producer != IR_NONE && ir_node(G->g, val->producer)->op == IR_OP_WHERE))
+        return "mask";
+    if (val->producer != IR_NONE) return cg_snake(G->g->arena, ir_node(G->g, val->producer)->op_type);
+    return cg_snake(G->g->arena, val->name);
+}
+
+static bool emit_struct_instance(Gen *G, Mod *m)
+{
+    IrGraph *g = G->g;
+    M2cArena *a = g->arena;
+    CgOut body = {{0}, 2};
+    CgFn f;
+    cg_fn_init(&f, g, G->c, &body);
+    f.collect_missing = m != G->t->root;
+    f.instance = m != G->t->root;
+    M2cBuf params = {0};
+    const uint32_t *ins = m == G->t->root ? G->g->inputs.v : m->in.v;
+    uint32_t nin = m == G->t->root ? G->g->inputs.n : m->in.n;
+    for (uint32_t i = 0; i < nin; i++) {
+        const char *name = m == G->t->root ? ir_val(g, ins[i])->name : param_name(G, ins[i], i);
+        cg_fn_param(&f, ins[i], name);
+        m2c_buf_printf(&params, ", %s: &Tensor", f.ref[ins[i]]);
+    }
+    M2cBuf fields = {0}, ctor = {0};
+    f.scope_path = m->path;
+    /* the body: own nodes and child calls in order */
+    for (uint32_t k = 0; k < m->nitems; k++) {
+        ModItem it = m->items[k];
+        if (it.child) {
+            uint32_t pos, n = chain_length(G, m, k, &pos);
+            if (n) {
+                emit_chain(G, &f, m, k, n, pos);
+                k += n - 1;
+            } else {
+                emit_call(G, &f, it.child, NULL);
+            }
+            continue;
+        }
+        const IrNode *node = ir_node(g, it.node);
+        if (cg_lower_node(&f, node)) {
+            cg_fn_bind_outputs(&f, node);
+        } else {
+            for (uint32_t o = 0; o < node->nout; o++)
+                if (node->out[o] != IR_NONE && !f.ref[node->out[o]]) f.ref[node->out[o]] = "<failed>";
+        }
+    }
+    const uint32_t *outs = m == G->t->root ? g->outputs.v : m->out.v;
+    uint32_t nout = m == G->t->root ? g->outputs.n : m->out.n;
+    M2cBuf ret = {0};
+    for (uint32_t i = 0; i < nout; i++) {
+        const char *r = cg_v(&f, outs[i]);
+        m2c_buf_printf(&ret, "%s%s%s", i ? ", " : "", r, f.refkind[outs[i]] == REF_LOCAL ? "" : ".clone()");
+    }
+    if (f.failed) {
+        m->failed = true;
+        return false;
+    }
+    /* weights and constants the body read as tensors: fields, loaded by name */
+    for (uint32_t i = 0; i < f.fields.n; i++) {
+        CgWeight *w = &f.fields.v[i];
+        bool param = (ir_val(g, w->value)->flags & V_PARAM) != 0;
+        const char *full = param ? w->st_name : join(a, m->path, w->field);
+        const char *rel = param ? w->rel_name : w->field;
+        bool under = !param || strcmp(full, rel) != 0 || m->path[0] == 0;
+        store(G, full, w->tensor, false);
+        m2c_buf_printf(&fields, "    %s: Tensor,\n", w->field);
+        const char *vb = under ? "vb" : "vb.root()";
+        if (w->tensor->dtype == G->c->opt->float_dtype)
+            m2c_buf_printf(&ctor, "            %s: %s.get(%s, \"%s\")?,\n", w->field, vb, shape_lit(a, w->tensor, false), rel);
+        else
+            m2c_buf_printf(&ctor, "            %s: %s.to_dtype(%s).get(%s, \"%s\")?,\n", w->field, vb,
+                           cg_candle_dtype(w->tensor->dtype), shape_lit(a, w->tensor, false), rel);
+    }
+    /* children fields, in the order they are first called */
+    M2cBuf cfields = {0}, cctor = {0}, pre = {0};
+    for (uint32_t i = 0; i < m->children.n; i++) {
+        Mod *ch = m->children.v[i];
+        const char *fld = child_field(G, ch);
+        if (in_vec(ch)) {
+            if (ch->index != 0) continue;
+            uint32_t count = 0;
+            for (uint32_t j = 0; j < m->children.n; j++)
+                count += m->children.v[j]->field && strcmp(m->children.v[j]->field, ch->field) == 0;
+            m2c_buf_printf(&cfields, "    %s: Vec<%s>,\n", fld, ch->type_name);
+            const char *elem = vec_elem_new(G, ch, m2c_sprintf(a, "vb.pp(\"%s\").pp(i)", ch->field));
+            elem = m2c_strndup(a, elem, strlen(elem) - 1);   /* the closure returns the Result itself */
+            m2c_buf_printf(&pre, "        let %s = (0..%u)\n            .map(|i| %s)\n            .collect::<Result<Vec<_>>>()?;\n",
+                           fld, count, elem);
+            m2c_buf_printf(&cctor, "            %s,\n", fld);
+        } else {
+            const char *name = ch->index >= 0 && ch->field ? m2c_sprintf(a, "%s_%d", fld, ch->index) : fld;
+            m2c_buf_printf(&cfields, "    %s: %s,\n", name, ch->type_name);
+            m2c_buf_printf(&cctor, "            %s: %s,\n", name, vec_elem_new(G, ch, m2c_sprintf(a, "vb.pp(\"%s\")", ch->vb_path)));
+        }
+    }
+    if (f.uses_device) {
+        m2c_buf_puts(&fields, "    device: Device,\n");
+        m2c_buf_puts(&ctor, "            device: vb.device().clone(),\n");
+    }
+    /* symbols the forward needs but cannot read off its tensors */
+    m->nfwd_params = f.missing.n;
+    m->fwd_params = f.missing.v;
+    for (uint32_t i = 0; i < f.missing.n; i++) {
+        for (uint32_t j = 0; j < f.syms.n; j++)
+            if (strcmp(f.syms.v[j].name, f.missing.v[i]) == 0)
+                m2c_buf_printf(&params, ", %s: usize", f.syms.v[j].expr);
+    }
+    CgOut code = {{0}, 0};
+    m2c_buf_printf(&code.buf, "#[derive(Debug, Clone)]\n%sstruct \x01 {\n%s%s}\n\n", m == G->t->root ? "pub " : "",
+                   cfields.s ? cfields.s : "", fields.s ? fields.s : "");
+    m2c_buf_puts(&code.buf, "impl \x01 {\n");
+    if (m == G->t->root) {
+        m2c_buf_printf(&code.buf,
+                       "    /// Loads the weights from a safetensors file: this crate's `model.safetensors`, or a\n"
+                       "    /// checkpoint saved from the PyTorch model (same names).\n"
+                       "    pub fn load<P: AsRef<std::path::Path>>(path: P, device: &Device) -> Result<Self> {\n"
+                       "        // SAFETY: the file is mapped read-only and must not change while the model is alive.\n"
+                       "        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[path], %s, device)? };\n"
+                       "        Self::new(vb)\n    }\n\n",
+                       cg_candle_dtype(G->c->opt->float_dtype));
+    }
+    bool uses_vb = pre.s || cctor.s || ctor.s;
+    m2c_buf_printf(&code.buf, "    %sfn new(%s: VarBuilder) -> Result<Self> {\n%s        Ok(Self {\n%s%s        })\n    }\n\n",
+                   m == G->t->root ? "pub " : "", uses_vb ? "vb" : "_vb", pre.s ? pre.s : "", cctor.s ? cctor.s : "",
+                   ctor.s ? ctor.s : "");
+    if (nin + f.missing.n > 6) m2c_buf_puts(&code.buf, "    #[allow(clippy::too_many_arguments)]\n");
+    const char *rtype = nout == 1 ? "Tensor" : NULL;
+    if (!rtype) {
+        M2cBuf r = {0};
+        m2c_buf_puts(&r, "(");
+        for (uint32_t i = 0; i < nout; i++) m2c_buf_printf(&r, "%sTensor", i ? ", " : "");
+        m2c_buf_puts(&r, ")");
+        rtype = m2c_strdup(a, r.s);
+        m2c_buf_free(&r);
+        if (nout > 3) m2c_buf_puts(&code.buf, "    #[allow(clippy::type_complexity)]\n");
+    }
+    m2c_buf_printf(&code.buf, "    pub fn forward(&self%s) -> Result<%s> {\n", params.s ? params.s : "", rtype);
+    CgOut lets = {{0}, 2};
+    cg_fn_symbol_lets(&f, &lets);
+    m2c_buf_puts(&code.buf, lets.buf.s ? lets.buf.s : "");
+    m2c_buf_puts(&code.buf, body.buf.s ? body.buf.s : "");
+    m2c_buf_printf(&code.buf, nout == 1 ? "        Ok(%s)\n    }\n}\n" : "        Ok((%s))\n    }\n}\n", ret.s);
+    m->code = m2c_strdup(a, code.buf.s);
+    m2c_buf_free(&code.buf), m2c_buf_free(&lets.buf), m2c_buf_free(&body.buf), m2c_buf_free(&params);
+    m2c_buf_free(&fields), m2c_buf_free(&ctor), m2c_buf_free(&cfields), m2c_buf_free(&cctor), m2c_buf_free(&pre);
+    m2c_buf_free(&ret);
+    return true;
+}
+
+/* How a parent builds a child: Type::new(vb) or the candle_nn constructor. */
+static const char *vec_elem_new(Gen *G, const Mod *m, const char *vb)
+{
+    M2cArena *a = G->g->arena;
+    switch (m->kind) {
+    case MOD_LINEAR:
+        G->c->nn_items |= m->bias != IR_NONE ? CG_NN_LINEAR : CG_NN_LINEAR_NO_BIAS;
+        return m2c_sprintf(a, "%s(%lld, %lld, %s)?", m->bias != IR_NONE ? "linear" : "linear_no_bias",
+                           (long long)m->in_features, (long long)m->out_features, vb);
+    case MOD_EMBEDDING:
+        G->c->nn_items |= CG_NN_EMBEDDING;
+        return m2c_sprintf(a, "embedding(%lld, %lld, %s)?", (long long)m->in_features, (long long)m->out_features, vb);
+    case MOD_LAYER_NORM:
+        G->c->nn_items |= m->bias != IR_NONE ? CG_NN_LAYER_NORM : CG_NN_LAYER_NORM_NO_BIAS;
+        return m2c_sprintf(a, "%s(%lld, %s, %s)?", m->bias != IR_NONE ? "layer_norm" : "layer_norm_no_bias",
+                           (long long)m->in_features, cg_f32(a, m->eps), vb);
+    case MOD_STRUCT:
+        return m2c_sprintf(a, "%s::new(%s)?", m->type_name, vb);
+    }
+    return "?";
+}
+
+static void emit_leaf(Gen *G, Mod *m)
+{
+    M2cArena *a = G->g->arena;
+    const IrValue *w = ir_val(G->g, m->weight);
+    store(G, join(a, m->path, "weight"), w->konst, m->weight_transposed);
+    if (m->bias != IR_NONE) store(G, join(a, m->path, "bias"), ir_val(G->g, m->bias)->konst, false);
+    m->type_name = m->kind == MOD_LINEAR ? "Linear" : m->kind == MOD_EMBEDDING ? "Embedding" : "LayerNorm";
+    m->code = m->type_name;
+    m->type_rep = m;
+    G->c->nn_items |= m->kind == MOD_LINEAR ? CG_NN_LINEAR_T : m->kind == MOD_EMBEDDING ? CG_NN_EMBEDDING_T : CG_NN_LAYER_NORM_T;
+}
+
+/* A Rust type name for an instance's type: the PyTorch class when known, else from its place in the tree. */
+static const char *type_name_for(Gen *G, Mod *m)
+{
+    M2cArena *a = G->g->arena;
+    if (m == G->t->root) return "Model";
+    const char *cls = pass_scope_short_class(G->g->scopes.v[m->scope].cls);
+    const char *base;
+    if (cls) {
+        base = cg_camel(a, cls);
+    } else {
+        const char *own = m->field ? m->field : last_segment_of(m->path);
+        const char *parent = m->parent && m->parent != G->t->root ? (m->parent->field ? m->parent->field : "") : "";
+        base = cg_camel(a, parent[0] && strcmp(parent, own) != 0 ? m2c_sprintf(a, "%s_%s", parent, own) : own);
+    }
+    if (!strcmp(base, "Model") || !strcmp(base, "Linear") || !strcmp(base, "Embedding") || !strcmp(base, "LayerNorm") ||
+        !strcmp(base, "Tensor") || !strcmp(base, "Result") || !strcmp(base, "Device") || !strcmp(base, "VarBuilder"))
+        base = m2c_sprintf(a, "%sBlock", base);
+    const char *name = base;
+    for (int k = 2;; k++) {
+        bool taken = false;
+        for (uint32_t i = 0; i < G->types.n; i++) taken |= strcmp(G->types.v[i]->type_name, name) == 0;
+        if (!taken) return name;
+        name = m2c_sprintf(a, "%s%d", base, k);
+    }
+}
+
+bool cg_emit_module_model(CgCrate *c, CgOut *out, const char *doc)
+{
+    ModTree t;
+    if (!mod_tree_build(&t, c->g)) return false;
+    Gen G = {c, &t, c->g, {0}};
+    bool ok = true;
+    /* children were created after their parents: the reverse order generates every child first */
+    for (uint32_t i = t.mods.n; i-- > 0;) {
+        Mod *m = t.mods.v[i];
+        if (m->kind != MOD_STRUCT) {
+            emit_leaf(&G, m);
+            continue;
+        }
+        if (!emit_struct_instance(&G, m)) {
+            ok = false;
+            continue;
+        }
+        m->type_rep = NULL;
+        for (uint32_t k = 0; k < G.types.n && !m->type_rep; k++)
+            if (strcmp(G.types.v[k]->code, m->code) == 0) m->type_rep = G.types.v[k];
+        if (m->type_rep) {
+            m->type_name = m->type_rep->type_name;
+        } else {
+            m->type_rep = m;
+            m->type_name = type_name_for(&G, m);
+            m2c_vec_push(c->g->arena, &G.types, m);
+        }
+    }
+    if (!ok || m2c_error_count()) return false;
+    /* a type's doc names its first instance in the model (layer.0, not the last one generated) */
+    for (uint32_t i = 0; i < t.mods.n; i++) {
+        Mod *m = t.mods.v[i];
+        if (m->kind == MOD_STRUCT && m->type_rep && !m->type_rep->doc_path) m->type_rep->doc_path = m->path;
+    }
+    /* the file: uses, then each type, leaves first and Model last */
+    M2cBuf rest = {0};
+    for (uint32_t i = 0; i < G.types.n; i++) {
+        Mod *m = G.types.v[i];
+        const char *cls = c->g->scopes.v[m->scope].cls;
+        if (i) m2c_buf_puts(&rest, "\n");
+        if (m == t.root)
+            m2c_buf_printf(&rest, "/// %s%s.\n", cls ? cls : c->g->name, cls ? "" : " (the exported graph)");
+        else
+            m2c_buf_printf(&rest, "/// `%s`%s%s.\n", m->doc_path ? m->doc_path : m->path, cls ? ": " : "", cls ? cls : "");
+        for (const char *s = m->code; *s; s++) {
+            if (*s == '\x01') m2c_buf_puts(&rest, m->type_name);
+            else m2c_buf_putc(&rest, *s);
+        }
+    }
+    cg_line(out, "//! %s", doc);
+    cg_write_uses(c, out, rest.s);
+    cg_blank(out);
+    m2c_buf_puts(&out->buf, rest.s);
+    m2c_buf_free(&rest);
+    return true;
+}
