@@ -6,13 +6,14 @@
 void cli_usage(FILE *f)
 {
     fprintf(f,
-            "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force]\n"
+            "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force] [--embed-weights]\n"
             "       ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS]\n"
             "       ml2candle --help | --version\n"
             "\n"
             "MODEL.onnx -o DIR   write a Candle crate: Cargo.toml, src/model.rs, model.safetensors, examples/run.rs\n"
             "  --name NAME    crate name (default: the folder's name)\n"
             "  --force        replace a non-empty DIR\n"
+            "  --embed-weights  also compile the weights into the crate (Model::load_embedded)\n"
             "\n"
             "inspect   import the model, run the passes and report inputs and outputs (symbolic dims), opsets,\n"
             "          ops, parameters, repeated layers and every unsupported node\n"

@@ -133,6 +133,14 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
             cg_candle_dtype(c->opt->float_dtype));
     cg_line(out, "Self::new(vb)");
     cg_close(out, "}");
+    if (c->opt->embed_weights) {
+        cg_blank(out);
+        cg_line(out, "/// Builds the model from the weights compiled into the binary (`--embed-weights`).");
+        cg_open(out, "pub fn load_embedded(device: &Device) -> Result<Self> {");
+        cg_line(out, "let vb = VarBuilder::from_slice_safetensors(WEIGHTS, %s, device)?;", cg_candle_dtype(c->opt->float_dtype));
+        cg_line(out, "Self::new(vb)");
+        cg_close(out, "}");
+    }
     cg_blank(out);
     cg_open(out, "pub fn new(vb: VarBuilder) -> Result<Self> {");
     cg_open(out, "Ok(Self {");
@@ -183,6 +191,11 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
     cg_line(&final, "//! %s", doc);
     cg_write_uses(c, &final, rest.buf.s);
     cg_blank(&final);
+    if (c->opt->embed_weights) {
+        cg_line(&final, "/// The weights (model.safetensors), compiled into the binary.");
+        cg_line(&final, "const WEIGHTS: &[u8] = include_bytes!(\"../model.safetensors\");");
+        cg_blank(&final);
+    }
     m2c_buf_puts(&final.buf, rest.buf.s);
     *(CgOut *)out_param = final;
     m2c_buf_free(&rest.buf);

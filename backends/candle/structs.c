@@ -291,6 +291,13 @@ static bool emit_struct_instance(Gen *G, Mod *m)
                        "        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[path], %s, device)? };\n"
                        "        Self::new(vb)\n    }\n\n",
                        cg_candle_dtype(G->c->opt->float_dtype));
+        if (G->c->opt->embed_weights)
+            m2c_buf_printf(&code.buf,
+                           "    /// Builds the model from the weights compiled into the binary (`--embed-weights`).\n"
+                           "    pub fn load_embedded(device: &Device) -> Result<Self> {\n"
+                           "        let vb = VarBuilder::from_slice_safetensors(WEIGHTS, %s, device)?;\n"
+                           "        Self::new(vb)\n    }\n\n",
+                           cg_candle_dtype(G->c->opt->float_dtype));
     }
     bool uses_vb = pre.s || cctor.s || ctor.s;
     m2c_buf_printf(&code.buf, "    %sfn new(%s: VarBuilder) -> Result<Self> {\n%s        Ok(Self {\n%s%s        })\n    }\n\n",
@@ -432,6 +439,11 @@ bool cg_emit_module_model(CgCrate *c, CgOut *out, const char *doc)
     cg_line(out, "//! %s", doc);
     cg_write_uses(c, out, rest.s);
     cg_blank(out);
+    if (c->opt->embed_weights) {
+        cg_line(out, "/// The weights (model.safetensors), compiled into the binary.");
+        cg_line(out, "const WEIGHTS: &[u8] = include_bytes!(\"../model.safetensors\");");
+        cg_blank(out);
+    }
     m2c_buf_puts(&out->buf, rest.s);
     m2c_buf_free(&rest);
     return true;
