@@ -30,6 +30,14 @@ static bool attr_vec(RefCx *c, const char *name, int n, int64_t dflt, int64_t *o
     return true;
 }
 
+/* Window attributes beyond 2^31 are not a model anyone exported; bounding them keeps the size arithmetic
+ * below from overflowing. */
+#define WIN_MAX ((int64_t)1 << 31)
+static bool in_range(int64_t v, int64_t lo)
+{
+    return v >= lo && v <= WIN_MAX;
+}
+
 /* The geometry of a sliding window over k spatial dims. */
 typedef struct {
     int k;
@@ -55,7 +63,8 @@ static bool window_init(RefCx *c, const IrTensor *x, const int64_t *kernel, bool
         return ref_fail(c, "%s: unknown auto_pad '%s'", ir_op_name(c->n->op), ap);
     for (int i = 0; i < w->k; i++) {
         int64_t s = w->stride[i], d = w->dil[i], kk = w->kernel[i];
-        if (s <= 0 || d <= 0 || kk <= 0 || pads[i] < 0 || pads[i + w->k] < 0)
+        if (!in_range(s, 1) || !in_range(d, 1) || !in_range(kk, 1) || !in_range(pads[i], 0) ||
+            !in_range(pads[i + w->k], 0))
             return ref_fail(c, "%s: bad strides, dilations, kernel or pads", ir_op_name(c->n->op));
         int64_t eff = (kk - 1) * d + 1;
         if (same_upper || same_lower) {
@@ -98,7 +107,7 @@ bool ref_conv(RefCx *c)
     const IrTensor *x = ref_need(c, 0), *wt = ref_need(c, 1), *b = ref_in(c, 2);
     if (!x || !wt || !ref_same_dtype(c, x, wt) || (b && !ref_same_dtype(c, x, b))) return false;
     if (!ref_is_float(x->dtype)) return ref_fail(c, "Conv on %s is not supported", ir_dtype_name(x->dtype));
-    if (wt->rank != x->rank) return ref_fail(c, "Conv: weight rank %d for input rank %d", wt->rank, x->rank);
+    if (wt->rank != x->rank || x->rank < 3) return ref_fail(c, "Conv: weight rank %d for input rank %d", wt->rank, x->rank);
     int64_t N = x->shape[0], C = x->shape[1], M = wt->shape[0], G = ir_attr_int(c->n, "group", 1);
     if (G <= 0 || C % G || M % G || wt->shape[1] != C / G) return ref_fail(c, "Conv: channels and group disagree");
     if (b && b->numel != (uint64_t)M) return ref_fail(c, "Conv: bias of %llu for %lld outputs", (unsigned long long)b->numel,
@@ -177,8 +186,9 @@ bool ref_conv_transpose(RefCx *c)
     if (!same && strcmp(ap, "VALID") != 0 && strcmp(ap, "NOTSET") != 0)
         return ref_fail(c, "ConvTranspose: unknown auto_pad '%s'", ap);
     for (int i = 0; i < k; i++) {
-        if (stride[i] <= 0 || dil[i] <= 0 || pads[i] < 0 || pads[i + k] < 0)
-            return ref_fail(c, "ConvTranspose: bad strides, dilations or pads");
+        if (!in_range(stride[i], 1) || !in_range(dil[i], 1) || !in_range(pads[i], 0) || !in_range(pads[i + k], 0) ||
+            !in_range(opad[i], 0) || (os && !in_range(oshape[i], 0)))
+            return ref_fail(c, "ConvTranspose: bad strides, dilations, pads or output shape");
         int64_t full = stride[i] * (in[i] - 1) + opad[i] + (kern[i] - 1) * dil[i] + 1;
         if (os || same) {
             /* The spec's split of the total padding: SAME_UPPER puts the smaller half first. */
@@ -433,7 +443,9 @@ bool ref_resize(RefCx *c)
             double sc = ref_get(ts, i);
             if (!(sc > 0) || sc > 1e9) return ref_fail(c, "Resize: bad scale");
             scale[a] = (float)sc;
-            out[a] = (int64_t)floor((double)x->shape[a] * (cm == CT_TF_CROP ? r1[a] - r0[a] : 1) * sc);
+            double o = floor((double)x->shape[a] * (cm == CT_TF_CROP ? r1[a] - r0[a] : 1) * sc);
+            if (!(o >= 0 && o < 4e18)) return ref_fail(c, "Resize: output size %g", o);
+            out[a] = (int64_t)o;
         }
     } else {
         int64_t sz[IR_MAX_RANK];
@@ -452,6 +464,7 @@ bool ref_resize(RefCx *c)
             common = not_larger ? fminf(common, scale[a]) : fmaxf(common, scale[a]);
             out[a] = sz[i];
         }
+        if (!stretch && !(common > 0 && common < 1e9f)) return ref_fail(c, "Resize: bad sizes");
         if (!stretch)
             for (uint32_t i = 0; i < na; i++) {
                 int a = axes[i];

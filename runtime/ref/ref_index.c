@@ -333,13 +333,11 @@ bool ref_eye_like(RefCx *c)
     if (!x) return false;
     if (x->rank != 2) return ref_fail(c, "EyeLike expects a 2-D input");
     IrDType t = (IrDType)ir_attr_int(c->n, "dtype", x->dtype);
-    int64_t k = ir_attr_int(c->n, "k", 0);
+    int64_t k = ir_attr_int(c->n, "k", 0), j;
     IrTensor *y = ref_new(c, t, 2, x->shape);
     if (!y) return false;
-    for (int64_t i = 0; i < x->shape[0]; i++) {
-        int64_t j = i + k;
-        if (j >= 0 && j < x->shape[1]) ref_puti(y, (uint64_t)(i * x->shape[1] + j), 1);
-    }
+    for (int64_t i = 0; i < x->shape[0]; i++)
+        if (!__builtin_add_overflow(i, k, &j) && j >= 0 && j < x->shape[1]) ref_puti(y, (uint64_t)(i * x->shape[1] + j), 1);
     ref_set_out(c, 0, y);
     return true;
 }

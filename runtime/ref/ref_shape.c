@@ -256,10 +256,8 @@ bool ref_split(RefCx *c)
     bool given, ok = ref_int_list(c, 1, "split", sizes, nout, &ns, &given);
     if (ok && given) {
         int64_t total = 0;
-        for (uint32_t i = 0; ok && i < ns; i++) {
-            if (sizes[i] < 0) ok = ref_fail(c, "Split: negative size");
-            total += sizes[i];
-        }
+        for (uint32_t i = 0; ok && i < ns; i++)
+            if (sizes[i] < 0 || __builtin_add_overflow(total, sizes[i], &total)) ok = ref_fail(c, "Split: bad sizes");
         if (ok && (ns != nout || total != dim)) ok = ref_fail(c, "Split: sizes do not cover the axis");
     } else if (ok) {
         /* Split-18 num_outputs: chunks of ceil(dim / n), the last one smaller.  Earlier: equal parts. */
@@ -438,7 +436,8 @@ bool ref_pad(RefCx *c)
         end[axes[i]] = pads[i + na];
     }
     for (int i = 0; i < r; i++) {
-        shape[i] = x->shape[i] + begin[i] + end[i];
+        if (__builtin_add_overflow(x->shape[i], begin[i], &shape[i]) || __builtin_add_overflow(shape[i], end[i], &shape[i]))
+            return ref_fail(c, "Pad: output dim overflows");
         if (shape[i] < 0) return ref_fail(c, "Pad: negative output dim");
         if (mode != PAD_CONSTANT && (begin[i] < 0 || end[i] < 0))
             return ref_fail(c, "Pad: negative pads with mode %s", mode_s);
