@@ -133,7 +133,7 @@ static void report_json(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
     }
     json_end_object(&j);
     json_key(&j, "params");
-    json_int(&j, g->params.n);
+    json_int(&j, ir_param_count(g));
     json_key(&j, "param_bytes");
     json_int(&j, (long long)ir_param_bytes(g));
     json_key(&j, "symbols");
@@ -209,7 +209,8 @@ static void report_text(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
     for (uint32_t i = 0; i < g->outputs.n; i++)
         m2c_buf_printf(out, "%-12s %-24s %s\n", i ? "" : "outputs", ir_val(g, g->outputs.v[i])->name,
                        type_str(g, g->outputs.v[i]));
-    m2c_buf_printf(out, "params       %u tensors, %llu bytes\n", g->params.n, (unsigned long long)ir_param_bytes(g));
+    m2c_buf_printf(out, "params       %u tensors, %llu bytes (%u PyTorch weights by name)\n", ir_param_count(g),
+                   (unsigned long long)ir_param_bytes(g), g->params.n);
     m2c_buf_printf(out, "nodes        %u in the ONNX graph, %u after the passes\n", onnx_nodes, live);
     m2c_buf_puts(out, "ops         ");
     for (uint32_t i = 0; i < nops; i++) m2c_buf_printf(out, "%s %s %u", i ? "," : "", ops[i].name, ops[i].count);

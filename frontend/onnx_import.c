@@ -429,7 +429,7 @@ static void import_initializers(Importer *imp, const Onnx__GraphProto *gp)
         }
         uint32_t v = ir_value_new(g, name);
         ir_value_set_const(g, v, x);
-        ir_val(g, v)->flags |= V_PARAM;
+        ir_val(g, v)->flags |= V_PARAM | V_INIT;
         if (!sparse) ir_val(g, v)->state_name = folded_from(imp, t);
         m2c_vec_push(g->arena, &g->params, v);
     }
@@ -444,6 +444,53 @@ static void bind_symbol(Importer *imp, const char *name, uint32_t v, int axis)
     IrSymbol s = {m2c_strdup(g->arena, name), v, axis};
     m2c_vec_push(g->arena, &g->symbols, s);
     m2c_map_put(g->arena, &imp->symbols, s.name, g->symbols.n - 1);
+}
+
+/* Which initializers are the model's weights (its PyTorch state_dict) and which are only constants the
+ * export made (folded buffers, lifted tensors, non-persistent buffers such as position_ids).  Constants are
+ * compiled into the generated crate, so a checkpoint saved from PyTorch loads as the weights.
+ *
+ * dynamo: the graph's `pkg.torch.export.ExportedProgram.graph_signature` lists each input's kind; only
+ * PARAMETER and persistent BUFFER targets are in the state_dict.  TorchScript: folded initializers have
+ * anonymous names (`onnx::MatMul_123`); later stages may still recognize them (a Linear's weight). */
+static void mark_constants(Importer *imp, const Onnx__GraphProto *gp)
+{
+    IrGraph *g = imp->g;
+    const char *sig = NULL;
+    for (size_t i = 0; i < gp->n_metadata_props; i++) {
+        const Onnx__StringStringEntryProto *e = gp->metadata_props[i];
+        if (e->key && e->value && strcmp(e->key, "pkg.torch.export.ExportedProgram.graph_signature") == 0) sig = e->value;
+    }
+    M2cMap state = {0};
+    if (sig) {
+        /* lines like: p_fc_weight: PARAMETER target='fc.weight'  /  b_pos: BUFFER target='pos' persistent=False */
+        for (const char *line = sig; line && *line;) {
+            const char *eol = strchr(line, '\n');
+            size_t n = eol ? (size_t)(eol - line) : strlen(line);
+            char *l = m2c_strndup(g->arena, line, n);
+            const char *t = strstr(l, "target='");
+            bool kind = strstr(l, ": PARAMETER ") || (strstr(l, ": BUFFER ") && !strstr(l, "persistent=False"));
+            if (t && kind) {
+                t += 8;
+                const char *q = strchr(t, '\'');
+                if (q) m2c_map_put(g->arena, &state, m2c_strndup(g->arena, t, (size_t)(q - t)), 1);
+            }
+            line = eol ? eol + 1 : NULL;
+        }
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < g->params.n; i++) {
+        uint32_t v = g->params.v[i];
+        IrValue *val = ir_val(g, v);
+        bool weight = sig ? m2c_map_get(&state, val->name, NULL) : !strstr(val->name, "::");
+        if (weight) {
+            g->params.v[kept++] = v;
+        } else {
+            val->flags &= ~(uint32_t)V_PARAM;
+            val->flags |= V_CONST;
+        }
+    }
+    g->params.n = kept;
 }
 
 static void import_inputs(Importer *imp, const Onnx__GraphProto *gp)
@@ -563,7 +610,7 @@ static void import_node(Importer *imp, const Onnx__ModelProto *m, const Onnx__No
         if (src != IR_NONE && (ir_val(g, src)->flags & V_PARAM) && ir_val(g, src)->konst) {
             uint32_t v = ir_value_new(g, np->output[0]);
             ir_value_set_const(g, v, ir_val(g, src)->konst);
-            ir_val(g, v)->flags |= V_PARAM;
+            ir_val(g, v)->flags |= V_PARAM | V_INIT;
             m2c_vec_push(g->arena, &g->params, v);
             return;
         }
@@ -690,6 +737,7 @@ static IrGraph *import_model(Importer *imp)
     import_opsets(imp, m);
     if (m2c_error_count() != errors_before) return NULL;
     import_initializers(imp, gp);
+    mark_constants(imp, gp);
     import_inputs(imp, gp);
     uint32_t *node_of = m2c_alloc_array(g->arena, gp->n_node ? gp->n_node : 1, sizeof *node_of);
     for (size_t i = 0; i < gp->n_node; i++) import_node(imp, m, gp->node[i], (int32_t)i, node_of);

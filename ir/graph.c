@@ -376,14 +376,40 @@ int64_t ir_opset(const IrGraph *g, const char *domain)
     return -1;
 }
 
+/* Initializers some node still reads (or that are outputs): weights and folded constants alike. */
+static bool init_in_use(const IrGraph *g, const bool *used, uint32_t v)
+{
+    const IrValue *val = &g->values.v[v];
+    return (val->flags & V_INIT) && val->konst && (used[v] || (val->flags & V_OUTPUT));
+}
+
+static bool *used_values(const IrGraph *g)
+{
+    bool *used = m2c_alloc(g->arena, g->values.n ? g->values.n : 1);
+    for (uint32_t n = 0; n < g->nodes.n; n++) {
+        const IrNode *node = &g->nodes.v[n];
+        if (node->dead) continue;
+        for (uint32_t i = 0; i < node->nin; i++)
+            if (node->in[i] != IR_NONE) used[node->in[i]] = true;
+    }
+    return used;
+}
+
 uint64_t ir_param_bytes(const IrGraph *g)
 {
+    bool *used = used_values(g);
     uint64_t total = 0;
-    for (uint32_t i = 0; i < g->params.n; i++) {
-        const IrValue *v = &g->values.v[g->params.v[i]];
-        if (v->konst) total += v->konst->nbytes;
-    }
+    for (uint32_t v = 0; v < g->values.n; v++)
+        if (init_in_use(g, used, v)) total += g->values.v[v].konst->nbytes;
     return total;
+}
+
+uint32_t ir_param_count(const IrGraph *g)
+{
+    bool *used = used_values(g);
+    uint32_t n = 0;
+    for (uint32_t v = 0; v < g->values.n; v++) n += init_in_use(g, used, v);
+    return n;
 }
 
 void ir_symbol_bind(IrGraph *g, const char *name, uint32_t value, int axis)

@@ -129,6 +129,7 @@ enum {
     V_OUTPUT = 1 << 1,    /* graph output */
     V_PARAM = 1 << 2,     /* initializer: a weight of the model */
     V_CONST = 1 << 3,     /* constant made by a Constant node or by folding */
+    V_INIT = 1 << 4,      /* came from an initializer of the ONNX graph (a weight, or a constant the export folded) */
 };
 
 typedef struct {
@@ -280,7 +281,8 @@ bool ir_compact(IrGraph *g);                        /* drop dead nodes, toposort
 void ir_fill_producers(IrGraph *g);
 IrScopeId ir_scope_get(IrGraph *g, const char *path, const char *cls);
 int64_t ir_opset(const IrGraph *g, const char *domain);   /* -1 if not imported */
-uint64_t ir_param_bytes(const IrGraph *g);
+uint64_t ir_param_bytes(const IrGraph *g);          /* bytes of the initializers still in use */
+uint32_t ir_param_count(const IrGraph *g);
 void ir_symbol_bind(IrGraph *g, const char *name, uint32_t value, int axis);
 
 /*

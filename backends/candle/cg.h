@@ -78,7 +78,8 @@ enum {
 typedef struct CgCrate {
     IrGraph *g;
     const CgOptions *opt;
-    M2C_VEC(CgStTensor) st;            /* everything that goes into model.safetensors */
+    M2C_VEC(CgStTensor) st;            /* the weights: model.safetensors, PyTorch names */
+    M2C_VEC(CgStTensor) consts;        /* other constants: constants.safetensors, compiled into the crate */
     M2cMap st_names;
     uint64_t helpers;                  /* bit set of CgHelper used */
     unsigned nn_items;                 /* CG_NN_* */

@@ -175,7 +175,7 @@ static char *readme(IrGraph *g, const CgOptions *opt, const char *name, const ch
     }
     m2c_buf_printf(&b, "\n## Weights\n\n`model.safetensors`: %u tensors, %llu bytes, PyTorch state_dict names where the "
                        "export kept them.\n",
-                   g->params.n, (unsigned long long)ir_param_bytes(g));
+                   ir_param_count(g), (unsigned long long)ir_param_bytes(g));
     m2c_buf_puts(&b, "\n## Run\n\n```sh\ncargo run --release --example run                          # random inputs\n"
                      "cargo run --release --example run -- IN.safetensors OUT.safetensors\n"
                      "cargo run --release --example run -- --dim batch=4           # choose the symbolic dims\n"
@@ -209,9 +209,11 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     (void)names;
     cg_line(&o, "//! Runs the generated model once and prints what it returned.");
     cg_line(&o, "//!");
-    cg_line(&o, "//!     cargo run --release --example run -- [IN.safetensors [OUT.safetensors]] [--dim NAME=SIZE]... [--cuda]");
+    cg_line(&o, "//!     cargo run --release --example run -- [IN.safetensors [OUT.safetensors]] [--dim NAME=SIZE]...");
+    cg_line(&o, "//!         [--weights FILE.safetensors] [--cuda]");
     cg_line(&o, "//!");
     cg_line(&o, "//! Without an input file the inputs are random, with the symbolic dims given by --dim (default 2).");
+    cg_line(&o, "//! --weights loads another checkpoint with the same names, e.g. one saved from the PyTorch model.");
     cg_line(&o, "use candle_core::{DType, Device, Tensor};");
     cg_line(&o, "use std::collections::HashMap;");
     cg_line(&o, "use std::time::Instant;");
@@ -219,7 +221,7 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     cg_blank(&o);
     cg_line(&o, "type Error = Box<dyn std::error::Error>;");
     cg_blank(&o);
-    cg_open(&o, "fn input(inputs: &HashMap<String, Tensor>, name: &str, dtype: DType) -> Result<Tensor, Error> {");
+    cg_open(&o, "fn read_input(inputs: &HashMap<String, Tensor>, name: &str, dtype: DType) -> Result<Tensor, Error> {");
     cg_line(&o, "let t = inputs.get(name).ok_or_else(|| format!(\"input file has no tensor '{name}'\"))?;");
     cg_line(&o, "Ok(t.to_dtype(dtype)?)");
     cg_close(&o, "}");
@@ -260,12 +262,16 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     cg_line(&o, "let mut files = Vec::new();");
     cg_line(&o, "let mut dims = HashMap::new();");
     cg_line(&o, "let mut cuda = false;");
+    cg_line(&o, "let mut weights = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/model.safetensors\").to_string();");
     cg_line(&o, "let mut args = std::env::args().skip(1);");
     cg_open(&o, "while let Some(arg) = args.next() {");
     cg_open(&o, "if arg == \"--dim\" {");
     cg_line(&o, "let kv = args.next().ok_or(\"--dim needs NAME=SIZE\")?;");
     cg_line(&o, "let (k, v) = kv.split_once('=').ok_or(\"--dim needs NAME=SIZE\")?;");
     cg_line(&o, "dims.insert(k.to_string(), v.parse::<usize>()?);");
+    cg_close(&o, "} else if arg == \"--weights\" {");
+    o.indent++;
+    cg_line(&o, "weights = args.next().ok_or(\"--weights needs a file\")?;");
     cg_close(&o, "} else if arg == \"--cuda\" {");
     o.indent++;
     cg_line(&o, "cuda = true;");
@@ -275,7 +281,7 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     cg_close(&o, "}");
     cg_close(&o, "}");
     cg_line(&o, "let device = if cuda { Device::new_cuda(0)? } else { Device::Cpu };");
-    cg_line(&o, "let model = Model::load(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/model.safetensors\"), &device)?;");
+    cg_line(&o, "let model = Model::load(&weights, &device)?;");
     cg_open(&o, "let inputs = match files.first() {");
     cg_line(&o, "Some(path) => candle_core::safetensors::load(path, &device)?,");
     cg_line(&o, "None => random_inputs(&dims, &device)?,");
@@ -283,8 +289,14 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     M2cBuf args = {0};
     for (uint32_t i = 0; i < g->inputs.n; i++) {
         const IrValue *val = ir_val(g, g->inputs.v[i]);
+        /* the input's own name, unless main() already uses it */
+        static const char *const taken[] = {"files", "dims", "cuda", "weights", "args", "arg", "device", "model",
+                                            "inputs", "start", "outputs", "elapsed", "names", "read_input",
+                                            "random_inputs", "main", "map", "path", NULL};
         const char *var = cg_snake(g->arena, val->name);
-        cg_line(&o, "let %s = input(&inputs, \"%s\", %s)?;", var, val->name, cg_candle_dtype(val->dtype));
+        for (const char *const *t = taken; *t; t++)
+            if (strcmp(*t, var) == 0) var = m2c_sprintf(g->arena, "%s_in", var);
+        cg_line(&o, "let %s = read_input(&inputs, \"%s\", %s)?;", var, val->name, cg_candle_dtype(val->dtype));
         m2c_buf_printf(&args, "%s&%s", i ? ", " : "", var);
     }
     cg_line(&o, "let start = Instant::now();");
@@ -381,6 +393,8 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
     ok = ok && (!c.helpers || write_text(m2c_sprintf(a, "%s/src/onnx_ops.rs", tmp), ops.buf.s));
     ok = ok && write_text(m2c_sprintf(a, "%s/examples/run.rs", tmp), ex);
     ok = ok && cg_write_safetensors(m2c_sprintf(a, "%s/model.safetensors", tmp), c.st.v, c.st.n, sha);
+    ok = ok && (!c.consts.n || cg_write_safetensors(m2c_sprintf(a, "%s/constants.safetensors", tmp), c.consts.v,
+                                                    c.consts.n, sha));
     free(toml), free(rd), free(ex);
     if (ok) run_rustfmt(a, tmp, c.helpers != 0);
     m2c_buf_free(&model.buf), m2c_buf_free(&lib.buf), m2c_buf_free(&ops.buf);

@@ -14,9 +14,11 @@ static const IrValue *val(ModTree *t, uint32_t v)
     return ir_val(t->g, v);
 }
 
+/* A weight of the layer: an initializer of the model, or a constant the export folded it into (a Linear's
+ * transposed weight) — the layer names it after its PyTorch place either way. */
 static bool is_param(ModTree *t, uint32_t v, int rank)
 {
-    return v != IR_NONE && (val(t, v)->flags & V_PARAM) && val(t, v)->konst && val(t, v)->rank == rank &&
+    return v != IR_NONE && val(t, v)->producer == IR_NONE && val(t, v)->konst && val(t, v)->rank == rank &&
            ir_dtype_is_float(val(t, v)->dtype);
 }
 

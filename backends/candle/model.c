@@ -7,17 +7,6 @@
 
 #include <string.h>
 
-/* The name a weight gets in model.safetensors: the PyTorch state_dict name when the export kept it. */
-static const char *weight_st_name(CgCrate *c, uint32_t v)
-{
-    const IrValue *val = ir_val(c->g, v);
-    const char *base = val->state_name ? val->state_name : val->name;
-    const char *name = base;
-    for (int k = 1; m2c_map_get(&c->st_names, name, NULL); k++) name = m2c_sprintf(c->g->arena, "%s_%d", base, k);
-    m2c_map_put(c->g->arena, &c->st_names, name, 1);
-    return name;
-}
-
 static void add_st(CgCrate *c, const char *name, const IrTensor *t)
 {
     CgStTensor s = {name, t, false};
@@ -110,8 +99,16 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
     /* weights and constants the body read as tensors are stored under their names */
     for (uint32_t i = 0; i < f.fields.n; i++) {
         CgWeight *w = &f.fields.v[i];
-        if (!(ir_val(g, w->value)->flags & V_PARAM)) w->st_name = w->rel_name = weight_st_name(c, w->value);
-        else if (!m2c_map_get(&c->st_names, w->st_name, NULL)) m2c_map_put(g->arena, &c->st_names, w->st_name, 1);
+        if (!(ir_val(g, w->value)->flags & V_PARAM)) {
+            /* not a weight: compiled into the crate (constants.safetensors) */
+            w->st_name = w->rel_name = m2c_sprintf(g->arena, "%s", w->field);
+            CgStTensor ct = {w->st_name, w->tensor, false};
+            m2c_vec_push(g->arena, &c->consts, ct);
+            w->rel_name = NULL;
+            cg_helper(&f, CG_HELPER_CONSTANT);
+            continue;
+        }
+        if (!m2c_map_get(&c->st_names, w->st_name, NULL)) m2c_map_put(g->arena, &c->st_names, w->st_name, 1);
         add_st(c, w->st_name, w->tensor);
     }
 
@@ -152,7 +149,9 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
         m2c_buf_puts(&shape, w->tensor->rank == 1 ? ",)" : ")");
         IrDType dt = w->tensor->dtype;
         bool main_float = dt == c->opt->float_dtype;
-        if (main_float)
+        if (!w->rel_name)
+            cg_line(out, "%s: onnx_ops::constant(\"%s\", vb.device())?,", w->field, w->st_name);
+        else if (main_float)
             cg_line(out, "%s: vb.get(%s, \"%s\")?,", w->field, shape.s, w->rel_name);
         else
             cg_line(out, "%s: vb.to_dtype(%s).get(%s, \"%s\")?,", w->field, cg_candle_dtype(dt), shape.s, w->rel_name);

@@ -232,11 +232,19 @@ static bool emit_struct_instance(Gen *G, Mod *m)
     for (uint32_t i = 0; i < f.fields.n; i++) {
         CgWeight *w = &f.fields.v[i];
         bool param = (ir_val(g, w->value)->flags & V_PARAM) != 0;
-        const char *full = param ? w->st_name : join(a, m->path, w->field);
-        const char *rel = param ? w->rel_name : w->field;
-        bool under = !param || strcmp(full, rel) != 0 || m->path[0] == 0;
-        store(G, full, w->tensor, false);
         m2c_buf_printf(&fields, "    %s: Tensor,\n", w->field);
+        if (!param) {
+            /* not a weight: from the constants compiled into the crate, so PyTorch checkpoints load */
+            const char *name = join(a, m->path, w->field);
+            CgStTensor ct = {name, w->tensor, false};
+            m2c_vec_push(a, &G->c->consts, ct);
+            m2c_buf_printf(&ctor, "            %s: %s(\"%s\", vb.device())?,\n", w->field, cg_helper(&f, CG_HELPER_CONSTANT),
+                           name);
+            continue;
+        }
+        const char *full = w->st_name, *rel = w->rel_name;
+        bool under = strcmp(full, rel) != 0 || m->path[0] == 0;
+        store(G, full, w->tensor, false);
         const char *vb = under ? "vb" : "vb.root()";
         if (w->tensor->dtype == G->c->opt->float_dtype)
             m2c_buf_printf(&ctor, "            %s: %s.get(%s, \"%s\")?,\n", w->field, vb, shape_lit(a, w->tensor, false), rel);

@@ -101,6 +101,27 @@ def test_parity(workspace, fixture):
             compare(got[name], expected, f"{case}/{name}")
 
 
+def checkpoint_fixtures():
+    return [fx for fx in fixtures() if (MODELS / fx / "state_dict.safetensors").exists()]
+
+
+@pytest.mark.parametrize("fixture", checkpoint_fixtures())
+def test_pytorch_checkpoint(workspace, fixture):
+    """The generated crate loads the safetensors checkpoint saved from the PyTorch model itself (its
+    state_dict), and computes the same outputs with it: the weights kept their PyTorch names."""
+    assert fixture in workspace["converted"] and workspace["build"].returncode == 0
+    case = cases(fixture)[0]
+    out = WORK / f"{fixture}.{case}.ckpt.safetensors"
+    r = subprocess.run(["cargo", "run", "--release", "-q", "-p", crate_name(fixture), "--example", "run", "--",
+                        str(MODELS / fixture / f"{case}.in.safetensors"), str(out), "--weights",
+                        str(MODELS / fixture / "state_dict.safetensors")], cwd=WORK, env=workspace["env"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, f"loading the PyTorch checkpoint failed:\n{r.stderr[-3000:]}"
+    got, ref = load_file(str(out)), load_file(str(MODELS / fixture / f"{case}.out.safetensors"))
+    for name, expected in ref.items():
+        compare(got[name], expected, f"{case}/{name} (PyTorch weights)")
+
+
 def test_deterministic(tmp_path):
     """Two conversions of the same model give byte-identical crates."""
     fx = fixtures()[0] if "bert_ts" not in fixtures() else "bert_ts"

@@ -150,8 +150,13 @@ impl Builder {
         let weights = out_dir.join(format!("{name}.safetensors"));
         std::fs::copy(crate_dir.join("model.safetensors"), &weights)
             .map_err(|source| Error::Io { path: weights.clone(), source })?;
+        let constants = out_dir.join(format!("{name}.constants.safetensors"));
+        if crate_dir.join("constants.safetensors").exists() {
+            std::fs::copy(crate_dir.join("constants.safetensors"), &constants)
+                .map_err(|source| Error::Io { path: constants.clone(), source })?;
+        }
         let module = out_dir.join(format!("{name}.rs"));
-        let text = includable(&model_rs, ops_rs.as_deref(), &weights);
+        let text = includable(&model_rs, ops_rs.as_deref(), &weights, &constants);
         std::fs::write(&module, text).map_err(|source| Error::Io { path: module.clone(), source })?;
         Ok(Generated { module, weights })
     }
@@ -169,7 +174,7 @@ fn identifier(s: &str) -> String {
 /// model.rs as a file to `include!` inside a `mod`: inner doc comments (not allowed there) become
 /// comments, the crate-level helper module becomes an inner one, the embedded weights are found in OUT_DIR,
 /// and the constructors a program does not call raise no dead-code warning.
-fn includable(model_rs: &str, ops_rs: Option<&str>, weights: &Path) -> String {
+fn includable(model_rs: &str, ops_rs: Option<&str>, weights: &Path, constants: &Path) -> String {
     let mut out = String::new();
     for line in model_rs.lines() {
         if let Some(rest) = line.strip_prefix("//!") {
@@ -190,9 +195,10 @@ fn includable(model_rs: &str, ops_rs: Option<&str>, weights: &Path) -> String {
     }
     if let Some(ops) = ops_rs {
         out.push_str("\nmod onnx_ops {\n");
+        let path = format!("{:?}", constants.display().to_string());
         for line in ops.lines() {
             if !line.starts_with("//!") {
-                out.push_str(line);
+                out.push_str(&line.replace("\"../constants.safetensors\"", &path));
                 out.push('\n');
             }
         }
@@ -215,7 +221,7 @@ mod tests {
     fn includable_moves_helpers_inside() {
         let model = "//! doc\nuse candle_core::Tensor;\nuse crate::onnx_ops;\nfn f() {}\n";
         let ops = "//! helpers\npub fn g() {}\n";
-        let text = includable(model, Some(ops), Path::new("/o/w.safetensors"));
+        let text = includable(model, Some(ops), Path::new("/o/w.safetensors"), Path::new("/o/c.safetensors"));
         assert!(text.starts_with("// doc\n"));
         assert!(!text.contains("use crate::onnx_ops"));
         assert!(text.contains("mod onnx_ops {\npub fn g() {}\n}"));
