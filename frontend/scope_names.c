@@ -95,13 +95,36 @@ void onnx_scope_from_dynamo(M2cArena *a, const char *const *scopes, uint32_t nsc
     *nprefix = k;
 }
 
+/* TorchScript names a called Sequential's children "<attr>.<index>" inside the Sequential's own scope:
+ * `/conv_module/sequential/sequential.5/Conv` is the module conv_module.sequential.5. */
 const char *onnx_scope_from_torchscript_name(M2cArena *a, const char *name)
 {
     if (!name || name[0] != '/') return NULL;
     const char *last = strrchr(name, '/');
     if (last == name) return NULL;   /* "/MatMul": the root module */
     M2cBuf b = {0};
-    for (const char *s = name + 1; s < last; s++) m2c_buf_putc(&b, *s == '/' ? '.' : *s);
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (const char *s = name + 1; s < last;) {
+        const char *e = memchr(s, '/', (size_t)(last - s));
+        if (!e) e = last;
+        size_t n = (size_t)(e - s);
+        const char *seg = s;
+        size_t seg_len = n;
+        if (prev && n > prev_len + 1 && memcmp(s, prev, prev_len) == 0 && s[prev_len] == '.') {
+            bool digits = true;
+            for (size_t i = prev_len + 1; i < n; i++) digits &= s[i] >= '0' && s[i] <= '9';
+            if (digits) {
+                seg = s + prev_len + 1;
+                seg_len = n - prev_len - 1;
+            }
+        }
+        if (b.len) m2c_buf_putc(&b, '.');
+        for (size_t i = 0; i < seg_len; i++) m2c_buf_putc(&b, seg[i] == '/' ? '.' : seg[i]);
+        prev = s;
+        prev_len = n;
+        s = e + 1;
+    }
     const char *path = m2c_strndup(a, b.s ? b.s : "", b.len);
     m2c_buf_free(&b);
     return path;

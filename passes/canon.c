@@ -1,5 +1,7 @@
 /* passes/canon.c — canonicalization: ops that compute nothing at inference time disappear.
- * Identity, Cast to the type the value already has, and Dropout (inference mode, mask unused). */
+ * Identity, Cast to the type the value already has, Dropout (inference mode, mask unused), and reshapes that
+ * keep the shape (Reshape, Expand, Squeeze, Unsqueeze, Flatten to the dims the input already has — dynamo's
+ * `view(b, t)` of a (b, t) tensor). */
 #include "passes.h"
 
 #include <string.h>
@@ -40,6 +42,17 @@ bool pass_canon(IrGraph *g)
             if (ir_val(g, in)->dtype != DT_UNDEF && ir_val(g, in)->dtype == ir_val(g, out)->dtype)
                 changed |= forward(g, node, in, out);
             break;
+        case IR_OP_RESHAPE:
+        case IR_OP_EXPAND:
+        case IR_OP_SQUEEZE:
+        case IR_OP_UNSQUEEZE:
+        case IR_OP_FLATTEN: {
+            const IrValue *a = ir_val(g, in), *b = ir_val(g, out);
+            bool same = a->rank >= 0 && a->rank == b->rank && a->dtype == b->dtype;
+            for (int i = 0; same && i < a->rank; i++) same = a->dims[i] == b->dims[i];
+            if (same) changed |= forward(g, node, in, out);
+            break;
+        }
         case IR_OP_DROPOUT: {
             double training = 0;
             uint32_t tm = ir_input(node, 2);

@@ -69,15 +69,25 @@ static bool nice_name(const char *s)
     return true;
 }
 
-/* "linear_12" -> "linear": exporters number values globally, so the same layer's locals would differ from
- * one instance to the next; cg_fresh numbers them again, locally. */
+/* "linear_12" -> "linear", "split_1_split_2" -> "split_split": exporters number values globally, so the same
+ * layer's locals would differ from one instance to the next; cg_fresh numbers them again, locally. */
 static const char *strip_number(M2cArena *a, const char *s)
 {
-    size_t n = strlen(s);
-    size_t k = n;
-    while (k > 0 && s[k - 1] >= '0' && s[k - 1] <= '9') k--;
-    if (k < n && k > 1 && s[k - 1] == '_') return m2c_strndup(a, s, k - 1);
-    return s;
+    M2cBuf b = {0};
+    for (size_t i = 0; s[i];) {
+        if (s[i] == '_' && s[i + 1] >= '0' && s[i + 1] <= '9') {
+            size_t j = i + 1;
+            while (s[j] >= '0' && s[j] <= '9') j++;
+            if (s[j] == '_' || s[j] == 0) {
+                i = j;
+                continue;
+            }
+        }
+        m2c_buf_putc(&b, s[i++]);
+    }
+    const char *r = b.len ? m2c_strndup(a, b.s, b.len) : s;
+    m2c_buf_free(&b);
+    return r;
 }
 
 const char *cg_def(CgFn *f, uint32_t v)

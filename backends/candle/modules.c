@@ -40,7 +40,7 @@ static bool inline_scope(ModTree *t, IrScopeId s)
         const IrNode *node = &g->nodes.v[n];
         if (node->dead) continue;
         bool inside = false;
-        for (IrScopeId x = node->scope; x && !inside; x = g->scopes.v[x].parent) inside = x == s;
+        for (IrScopeId x = t->node_scope[n]; x && !inside; x = g->scopes.v[x].parent) inside = x == s;
         if (!inside) continue;
         any = true;
         unsigned fl = node->op < IR_OP_COUNT ? ir_op_info[node->op].flags : 0;
@@ -79,7 +79,7 @@ static void build_tree(ModTree *t)
     bool *has_nodes = m2c_alloc(g->arena, ns);
     for (uint32_t n = 0; n < g->nodes.n; n++)
         if (!g->nodes.v[n].dead)
-            for (IrScopeId s = g->nodes.v[n].scope; s; s = g->scopes.v[s].parent) has_nodes[s] = true;
+            for (IrScopeId s = t->node_scope[n]; s; s = g->scopes.v[s].parent) has_nodes[s] = true;
     t->root = new_mod(t, 0, NULL);
     t->mod_of_scope[0] = t->root;
     /* scopes are created parent first, so one pass in id order sees every parent before its children */
@@ -88,7 +88,7 @@ static void build_tree(ModTree *t)
         const IrScope *sc = &g->scopes.v[s];
         bool list = true;   /* a ModuleList/Sequential container: only numbered children, no nodes of its own */
         for (uint32_t n = 0; n < g->nodes.n && list; n++)
-            if (!g->nodes.v[n].dead && g->nodes.v[n].scope == s) list = false;
+            if (!g->nodes.v[n].dead && t->node_scope[n] == s) list = false;
         for (IrScopeId c = 1; c < ns && list; c++)
             if (g->scopes.v[c].parent == s && has_nodes[c] && !is_index(last_segment(g->scopes.v[c].path))) list = false;
         if (list && !is_index(last_segment(sc->path))) continue;   /* its children attach to its parent */
@@ -111,7 +111,7 @@ static void build_tree(ModTree *t)
     }
     for (uint32_t n = 0; n < g->nodes.n; n++) {
         if (g->nodes.v[n].dead) continue;
-        Mod *m = owner_of(t, g->nodes.v[n].scope);
+        Mod *m = owner_of(t, t->node_scope[n]);
         m2c_vec_push(g->arena, &m->nodes, n);
     }
 }
@@ -175,43 +175,57 @@ static void assign_nodes(ModTree *t)
 
 /* --- items: a module's own nodes and its children's calls, in dependency order ------------------------- */
 
+/* m's body as a graph: one item per own node and per child call; item i reads what item j makes. */
+typedef struct {
+    ModItem *items;
+    uint32_t n;
+    uint32_t *item_of_value;            /* the item making each value, UINT32_MAX if none */
+    M2C_VEC(uint32_t) *reads;           /* values each item reads */
+} ItemGraph;
+
+static void item_graph(ModTree *t, Mod *m, ItemGraph *ig)
+{
+    IrGraph *g = t->g;
+    uint32_t nitems = m->nodes.n + m->children.n;
+    ig->n = nitems;
+    ig->items = m2c_alloc_array(g->arena, nitems ? nitems : 1, sizeof *ig->items);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < m->nodes.n; i++) ig->items[k++] = (ModItem){m->nodes.v[i], NULL};
+    for (uint32_t i = 0; i < m->children.n; i++) ig->items[k++] = (ModItem){UINT32_MAX, m->children.v[i]};
+    ig->item_of_value = m2c_alloc_array(g->arena, g->values.n, sizeof *ig->item_of_value);
+    memset(ig->item_of_value, 0xff, g->values.n * sizeof *ig->item_of_value);
+    ig->reads = m2c_alloc_array(g->arena, nitems ? nitems : 1, sizeof *ig->reads);
+    for (uint32_t i = 0; i < nitems; i++) {
+        if (ig->items[i].child) {
+            Mod *c = ig->items[i].child;
+            for (uint32_t o = 0; o < c->out.n; o++) ig->item_of_value[c->out.v[o]] = i;
+            for (uint32_t j = 0; j < c->in.n; j++) m2c_vec_push(g->arena, &ig->reads[i], c->in.v[j]);
+        } else {
+            const IrNode *node = ir_node(g, ig->items[i].node);
+            for (uint32_t o = 0; o < node->nout; o++)
+                if (node->out[o] != IR_NONE) ig->item_of_value[node->out[o]] = i;
+            for (uint32_t j = 0; j < node->nin; j++)
+                if (node->in[j] != IR_NONE) m2c_vec_push(g->arena, &ig->reads[i], node->in[j]);
+        }
+    }
+}
+
 /* Orders m's items so every value is made before it is read; false if a child's call cannot be placed
  * (something it needs depends on what it returns). */
 static bool order_items(ModTree *t, Mod *m)
 {
     IrGraph *g = t->g;
-    uint32_t nitems = m->nodes.n + m->children.n;
-    ModItem *items = m2c_alloc_array(g->arena, nitems ? nitems : 1, sizeof *items);
-    uint32_t k = 0;
-    /* one item per direct node, one per child, keyed by the first node in graph order */
-    for (uint32_t i = 0; i < m->nodes.n; i++) items[k++] = (ModItem){m->nodes.v[i], NULL};
-    for (uint32_t i = 0; i < m->children.n; i++) items[k++] = (ModItem){UINT32_MAX, m->children.v[i]};
+    ItemGraph ig;
+    item_graph(t, m, &ig);
+    uint32_t nitems = ig.n;
     uint32_t *pending = m2c_alloc_array(g->arena, nitems ? nitems : 1, sizeof *pending);
     bool *done = m2c_alloc(g->arena, nitems ? nitems : 1);
-    uint32_t *item_of_value = m2c_alloc_array(g->arena, g->values.n, sizeof *item_of_value);
-    memset(item_of_value, 0xff, g->values.n * sizeof *item_of_value);
     for (uint32_t i = 0; i < nitems; i++) {
-        if (items[i].child) {
-            for (uint32_t o = 0; o < items[i].child->out.n; o++) item_of_value[items[i].child->out.v[o]] = i;
-        } else {
-            const IrNode *node = ir_node(g, items[i].node);
-            for (uint32_t o = 0; o < node->nout; o++)
-                if (node->out[o] != IR_NONE) item_of_value[node->out[o]] = i;
+        for (uint32_t j = 0; j < ig.reads[i].n; j++) {
+            uint32_t src = ig.item_of_value[ig.reads[i].v[j]];
+            if (src == i) return false;   /* reads its own result */
+            if (src != UINT32_MAX) pending[i]++;
         }
-    }
-    /* the values each item reads */
-    M2C_VEC(uint32_t) *reads = m2c_alloc_array(g->arena, nitems ? nitems : 1, sizeof *reads);
-    for (uint32_t i = 0; i < nitems; i++) {
-        if (items[i].child) {
-            for (uint32_t j = 0; j < items[i].child->in.n; j++) m2c_vec_push(g->arena, &reads[i], items[i].child->in.v[j]);
-        } else {
-            const IrNode *node = ir_node(g, items[i].node);
-            for (uint32_t j = 0; j < node->nin; j++)
-                if (node->in[j] != IR_NONE) m2c_vec_push(g->arena, &reads[i], node->in[j]);
-        }
-        for (uint32_t j = 0; j < reads[i].n; j++)
-            if (item_of_value[reads[i].v[j]] != UINT32_MAX && item_of_value[reads[i].v[j]] != i) pending[i]++;
-            else if (item_of_value[reads[i].v[j]] == i) return false;   /* reads its own result */
     }
     M2C_VEC(ModItem) order = {0};
     for (;;) {
@@ -219,20 +233,91 @@ static bool order_items(ModTree *t, Mod *m)
         uint32_t best = UINT32_MAX, best_key = UINT32_MAX;
         for (uint32_t i = 0; i < nitems; i++) {
             if (done[i] || pending[i]) continue;
-            uint32_t key = items[i].child ? (items[i].child->first_node) : items[i].node;
+            uint32_t key = ig.items[i].child ? ig.items[i].child->first_node : ig.items[i].node;
             if (key < best_key) best = i, best_key = key;
         }
         if (best == UINT32_MAX) break;
         done[best] = true;
-        m2c_vec_push(g->arena, &order, items[best]);
+        m2c_vec_push(g->arena, &order, ig.items[best]);
         for (uint32_t i = 0; i < nitems; i++)
-            for (uint32_t j = 0; j < reads[i].n; j++)
-                if (!done[i] && item_of_value[reads[i].v[j]] == best) pending[i]--;
+            for (uint32_t j = 0; j < ig.reads[i].n; j++)
+                if (!done[i] && ig.item_of_value[ig.reads[i].v[j]] == best) pending[i]--;
     }
     if (order.n != nitems) return false;
     m->items = order.v;
     m->nitems = order.n;
     return true;
+}
+
+/* reach[i] for every item reachable from `from` along reads (forward) or against them (backward). */
+static void reach(const ItemGraph *ig, uint32_t from, bool forward, bool *seen)
+{
+    uint32_t *stack = malloc((size_t)(ig->n ? ig->n : 1) * sizeof *stack);
+    uint32_t sp = 0;
+    stack[sp++] = from;
+    while (sp) {
+        uint32_t x = stack[--sp];
+        for (uint32_t i = 0; i < ig->n; i++) {
+            if (seen[i]) continue;
+            bool edge = false;
+            if (forward) {   /* i reads something x makes */
+                for (uint32_t j = 0; j < ig->reads[i].n && !edge; j++) edge = ig->item_of_value[ig->reads[i].v[j]] == x;
+            } else {         /* x reads something i makes */
+                for (uint32_t j = 0; j < ig->reads[x].n && !edge; j++) edge = ig->item_of_value[ig->reads[x].v[j]] == i;
+            }
+            if (edge) {
+                seen[i] = true;
+                stack[sp++] = i;
+            }
+        }
+    }
+    free(stack);
+}
+
+/* m's items have a cycle through a child C: the parent computes something from C's results and feeds it back
+ * into C.  Exporters scope such code (a mask built from the embeddings) one level too high; it belongs inside
+ * C, so its nodes move there.  A cycle through another child means the calls cannot be separated: C is
+ * inlined instead. */
+static void resolve_cycle(ModTree *t, Mod *m)
+{
+    IrGraph *g = t->g;
+    ItemGraph ig;
+    item_graph(t, m, &ig);
+    bool *down = m2c_alloc(g->arena, ig.n ? ig.n : 1), *up = m2c_alloc(g->arena, ig.n ? ig.n : 1);
+    for (uint32_t c = 0; c < ig.n; c++) {
+        Mod *child = ig.items[c].child;
+        if (!child) continue;
+        memset(down, 0, ig.n), memset(up, 0, ig.n);
+        reach(&ig, c, true, down);
+        reach(&ig, c, false, up);
+        bool cycle = false, through_child = false;
+        for (uint32_t i = 0; i < ig.n; i++) {
+            if (i == c || !(down[i] && up[i])) continue;
+            cycle = true;
+            through_child |= ig.items[i].child != NULL;
+        }
+        if (!cycle && !down[c]) continue;
+        bool debug = getenv("ML2CANDLE_DEBUG_MODULES") != NULL;
+        if (through_child || !cycle) {
+            t->forced_inline[child->scope] = true;
+            if (debug) fprintf(stderr, "modules: %s: inlining %s (its call cannot be separated)\n", m->path, child->path);
+            return;
+        }
+        for (uint32_t i = 0; i < ig.n; i++) {
+            if (i == c || !(down[i] && up[i])) continue;
+            t->node_scope[ig.items[i].node] = child->scope;
+            if (debug)
+                fprintf(stderr, "modules: node '%s' moves from %s into %s\n", ir_node(g, ig.items[i].node)->loc.node,
+                        m->path, child->path);
+        }
+        return;
+    }
+    /* no cycle through a child: a node reading its own result cannot happen in a sorted graph */
+    for (uint32_t c = 0; c < m->children.n; c++) {
+        if (t->forced_inline[m->children.v[c]->scope]) continue;
+        t->forced_inline[m->children.v[c]->scope] = true;
+        return;
+    }
 }
 
 static void first_nodes(ModTree *t)
@@ -250,13 +335,58 @@ static void first_nodes(ModTree *t)
     }
 }
 
+/* Code an exporter placed inside one module but shares with others: a node of C that reads only what comes
+ * from outside C, and whose result C uses and also something outside C (GPT-2's additive mask, built inside the
+ * first layer and reused by the next).  It moves up to C's parent, so every instance of C stays the same. */
+static bool hoist_shared(ModTree *t)
+{
+    IrGraph *g = t->g;
+    bool moved = false;
+    for (uint32_t i = 1; i < t->mods.n; i++) {
+        Mod *c = t->mods.v[i];
+        for (uint32_t k = 0; k < c->nodes.n; k++) {
+            uint32_t n = c->nodes.v[k];
+            const IrNode *node = ir_node(g, n);
+            bool outside_inputs = true;
+            for (uint32_t j = 0; j < node->nin && outside_inputs; j++) {
+                uint32_t v = node->in[j];
+                if (v == IR_NONE) continue;
+                uint32_t p = ir_val(g, v)->producer;
+                outside_inputs = p == IR_NONE || !mod_inside(c, t->node_mod[p]);
+            }
+            if (!outside_inputs) continue;
+            bool shared = false;
+            for (uint32_t o = 0; o < node->nout && !shared; o++) {
+                if (node->out[o] == IR_NONE) continue;
+                uint32_t nu;
+                const uint32_t *uses = ir_uses(g, node->out[o], &nu);
+                bool in = false, out = false;
+                for (uint32_t u = 0; u < nu; u++) {
+                    if (mod_inside(c, t->node_mod[uses[u]])) in = true;
+                    else out = true;
+                }
+                shared = in && out;
+            }
+            if (!shared) continue;
+            t->node_scope[n] = c->parent->scope;
+            moved = true;
+            if (getenv("ML2CANDLE_DEBUG_MODULES"))
+                fprintf(stderr, "modules: node '%s' is shared: moves from %s up to %s\n", node->loc.node, c->path,
+                        c->parent->path);
+        }
+    }
+    return moved;
+}
+
 bool mod_tree_build(ModTree *t, IrGraph *g)
 {
     memset(t, 0, sizeof *t);
     t->g = g;
     t->forced_inline = m2c_alloc(g->arena, g->scopes.n);
+    t->node_scope = m2c_alloc_array(g->arena, g->nodes.n ? g->nodes.n : 1, sizeof *t->node_scope);
+    for (uint32_t n = 0; n < g->nodes.n; n++) t->node_scope[n] = g->nodes.v[n].scope;
     ir_fill_uses(g);
-    for (int attempt = 0; attempt < 64; attempt++) {
+    for (int attempt = 0; attempt < 256; attempt++) {
         t->mods.n = 0;
         build_tree(t);
         assign_nodes(t);
@@ -266,15 +396,10 @@ bool mod_tree_build(ModTree *t, IrGraph *g)
         for (uint32_t i = 0; i < t->mods.n && ok; i++) {
             Mod *m = t->mods.v[i];
             if (order_items(t, m)) continue;
-            /* a child that cannot be called as a unit: inline the child whose interface is part of a cycle
-             * (the first one; the next attempt re-checks) */
             ok = false;
-            for (uint32_t c = 0; c < m->children.n; c++) {
-                if (t->forced_inline[m->children.v[c]->scope]) continue;
-                t->forced_inline[m->children.v[c]->scope] = true;
-                break;
-            }
+            resolve_cycle(t, m);
         }
+        if (ok && hoist_shared(t)) ok = false;
         if (ok) {
             mod_classify_leaves(t);
             return true;

@@ -56,6 +56,7 @@ typedef struct {
     Mod **mod_of_scope;
     Mod **node_mod;            /* the module owning each node */
     bool *forced_inline;       /* scopes that must be inlined (their calls cannot be separated) */
+    IrScopeId *node_scope;     /* each node's scope, after moving misplaced nodes into their module */
 } ModTree;
 
 /* modules.c */
