@@ -1,0 +1,12 @@
+//! Operations ONNX has and candle 0.11 does not, used by the generated model.
+use candle_core::{Result, Tensor};
+
+// ml2candle helper: constant.rs
+/// A constant of the model that is not one of its weights (a folded buffer, a mask table), read from
+/// constants.safetensors, which is compiled into the binary, so any checkpoint with the PyTorch names loads.
+pub fn constant(name: &str, device: &candle_core::Device) -> Result<Tensor> {
+    static CONSTANTS: &[u8] = include_bytes!("../constants.safetensors");
+    let mut all = candle_core::safetensors::load_buffer(CONSTANTS, device)?;
+    all.remove(name)
+        .ok_or_else(|| candle_core::Error::Msg(format!("no constant {name}")))
+}
