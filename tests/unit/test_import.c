@@ -424,7 +424,7 @@ static void test_raw_dtypes(void)
     IrGraph *g;
     IMPORT_OK(g, m, "raw.onnx");
     if (!g) return;
-    size_t flen;
+    size_t flen = 0;
     const uint8_t *file = read_file(path_in("raw.onnx"), &flen);
     CHECK_EQ_INT(g->params.n, 2 * NDT);
     for (int i = 0; i < NDT; i++) {
