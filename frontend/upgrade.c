@@ -77,8 +77,14 @@ void onnx_upgrade_node(Importer *imp, IrNode *n)
         if (v < 13) ints_to_input(g, n, "split", 1);
         break;
     case IR_OP_SQUEEZE:
+        if (v < 13) ints_to_input(g, n, "axes", 1);
+        break;
     case IR_OP_UNSQUEEZE:
         if (v < 13) ints_to_input(g, n, "axes", 1);
+        /* ops.def allows one input (the old form); in the new one axes is required, and shape inference
+         * relies on it being there */
+        if (n->nin >= 1 && ir_input(n, 1) == IR_NONE)
+            m2c_error(&n->loc, "Unsqueeze needs axes (input 1 from opset 13, the attribute 'axes' before)");
         break;
     case IR_OP_PAD:
         if (v < 11) {

@@ -2,12 +2,14 @@
 """tests/fuzz/make_seeds.py — writes the fuzzer's seed corpus, tests/fuzz/corpus (committed; CI does not run this).
 
 The seeds are small valid models the fuzzer mutates from: the ones tests/unit/test_import.c builds (it writes
-copies when M2C_IMPORT_SEEDS names a folder), a few tests/malformed files, and three models made here with the
-`onnx` package whose shape arithmetic keeps the passes busy (the exporters' Shape/Gather/Concat/Reshape idioms,
-an attention block, a small conv net).
+copies when M2C_IMPORT_SEEDS names a folder), a few tests/malformed files, the exported fixtures of tests/models
+that are small (at most 10, each under 100 KB, weights inline), and three models made here with the `onnx`
+package whose shape arithmetic keeps the passes busy (the exporters' Shape/Gather/Concat/Reshape idioms, an
+attention block, a small conv net).
 
     python3 tests/fuzz/make_seeds.py build/tests/test_import
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -116,6 +118,14 @@ def main():
             shutil.copy(os.path.join(seeds, name), os.path.join(CORPUS, "unit_" + name))
     for name in FROM_MALFORMED:
         shutil.copy(os.path.join(ROOT, "tests", "malformed", "corpus", name), os.path.join(CORPUS, "malformed_" + name))
+    fixtures = 0
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "models", "*", "model.onnx"))):
+        m = onnx.load(path, load_external_data=False)
+        if (os.path.getsize(path) > 100 * 1024 or fixtures == 10
+                or any(t.data_location == TensorProto.EXTERNAL for t in m.graph.initializer)):
+            continue
+        shutil.copy(path, os.path.join(CORPUS, f"fixture_{os.path.basename(os.path.dirname(path))}.onnx"))
+        fixtures += 1
     attention()
     convnet()
     shape_math()

@@ -317,6 +317,13 @@ def main():
     add("too_many_attributes.onnx", model([n], [vi("x")], [vi("y")]), 1,
         "node 'r' (Relu): node has 300 attributes, more than the 256 an op can have")
 
+    add("unsqueeze11_no_axes.onnx",
+        model([helper.make_node("Unsqueeze", ["x"], ["y"], name="unsq")], [vi("x")], [vi("y", None)], opset=11), 1,
+        "node 'unsq' (Unsqueeze): Unsqueeze needs axes (input 1 from opset 13, the attribute 'axes' before)")
+    add("unsqueeze13_no_axes.onnx",
+        model([helper.make_node("Unsqueeze", ["x", ""], ["y"], name="unsq")], [vi("x")], [vi("y", None)], opset=13), 1,
+        "node 'unsq' (Unsqueeze): Unsqueeze needs axes")
+
     # --- caught by shape inference ---
     shape = tensor("shape", I64, [2], int64_data=[-1, -1])
     add("reshape_two_minus_one.onnx",
