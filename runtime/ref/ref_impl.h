@@ -119,6 +119,9 @@ bool ref_norm(RefCx *c);              /* LayerNormalization, RMSNormalization an
 bool ref_batch_norm(RefCx *c);
 bool ref_instance_norm(RefCx *c);
 bool ref_group_norm(RefCx *c);
+/* ref_attn.c */
+bool ref_attention(RefCx *c);
+bool ref_rotary(RefCx *c);            /* RotaryEmbedding, ONNX and com.microsoft */
 /* ref_conv.c */
 bool ref_conv(RefCx *c);
 bool ref_conv_transpose(RefCx *c);

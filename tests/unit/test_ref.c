@@ -622,6 +622,48 @@ static void test_norms(void)
     EXPECT_FAIL(node(IR_OP_BATCH_NORM, 3), "training", img, scale, bias, scale, scale);
 }
 
+static void test_attention(void)
+{
+    /* one head, head size 1 (scale 1): scores are q*k */
+    IrTensor *q = ten(DT_F32, 4, SH(1, 1, 2, 1), V(1, 2)), *k = ten(DT_F32, 4, SH(1, 1, 2, 1), V(1, 0));
+    IrTensor *v = ten(DT_F32, 4, SH(1, 1, 2, 1), V(10, 20));
+    EXPECT(op1(IR_OP_ATTENTION, INS(q, k, v)), DT_F32, 4, SH(1, 1, 2, 1), V(12.6894142137, 11.1920292202));
+    IrNode *n = node(IR_OP_ATTENTION, 1);
+    ir_attr_set_int(g, n, "is_causal", 1);
+    CHECK(run(n, INS(q, k, v)));
+    EXPECT(out[0], DT_F32, 4, SH(1, 1, 2, 1), V(10, 11.1920292202));
+    /* a fully masked row gives zeros, not NaN */
+    IrTensor *mask = ten(DT_BOOL, 2, SH(2, 2), V(1, 1, 0, 0));
+    EXPECT(op1(IR_OP_ATTENTION, INS(q, k, v, mask)), DT_F32, 4, SH(1, 1, 2, 1), V(12.6894142137, 0));
+    /* GQA with 3-D operands: two query heads share the one KV head */
+    n = node(IR_OP_ATTENTION, 1);
+    ir_attr_set_int(g, n, "q_num_heads", 2);
+    ir_attr_set_int(g, n, "kv_num_heads", 1);
+    CHECK(run(n, INS(ten(DT_F32, 3, SH(1, 1, 2), V(1, 2)), ten(DT_F32, 3, SH(1, 2, 1), V(1, 0)),
+                     ten(DT_F32, 3, SH(1, 2, 1), V(10, 20)))));
+    EXPECT(out[0], DT_F32, 3, SH(1, 1, 2), V(12.6894142137, 11.1920292202));
+    /* past cache: present = past ++ new, causal offset by the past length */
+    n = node(IR_OP_ATTENTION, 3);
+    ir_attr_set_int(g, n, "is_causal", 1);
+    CHECK(run(n, INS(ten(DT_F32, 4, SH(1, 1, 1, 1), V(1)), ten(DT_F32, 4, SH(1, 1, 1, 1), V(0)),
+                     ten(DT_F32, 4, SH(1, 1, 1, 1), V(10)), NULL, ten(DT_F32, 4, SH(1, 1, 1, 1), V(5)),
+                     ten(DT_F32, 4, SH(1, 1, 1, 1), V(100)))));
+    EXPECT(out[0], DT_F32, 4, SH(1, 1, 1, 1), V(99.3976434168));
+    EXPECT(out[1], DT_F32, 4, SH(1, 1, 2, 1), V(5, 0));
+    EXPECT(out[2], DT_F32, 4, SH(1, 1, 2, 1), V(100, 10));
+    EXPECT_FAIL(node(IR_OP_ATTENTION, 1), "go together", q, k, v, NULL, k);
+    /* RotaryEmbedding at position 1 (cos 0, sin 1): halves, then interleaved pairs */
+    IrTensor *x = ten(DT_F32, 4, SH(1, 1, 1, 4), V(1, 2, 3, 4));
+    IrTensor *cosc = ten(DT_F32, 2, SH(2, 2), V(1, 1, 0, 0)), *sinc = ten(DT_F32, 2, SH(2, 2), V(0, 0, 1, 1));
+    IrTensor *pos = teni(DT_I64, 2, SH(1, 1), I(1));
+    EXPECT(op1(IR_OP_ROTARY_EMBEDDING, INS(x, cosc, sinc, pos)), DT_F32, 4, SH(1, 1, 1, 4), V(-3, -4, 1, 2));
+    n = node(IR_OP_ROTARY_EMBEDDING, 1);
+    ir_attr_set_int(g, n, "interleaved", 1);
+    CHECK(run(n, INS(x, cosc, sinc, pos)));
+    EXPECT(out[0], DT_F32, 4, SH(1, 1, 1, 4), V(-2, 1, -4, 3));
+    EXPECT_FAIL(node(IR_OP_ROTARY_EMBEDDING, 1), "out of range", x, cosc, sinc, teni(DT_I64, 2, SH(1, 1), I(2)));
+}
+
 static void test_conv_pool(void)
 {
     /* 1-D: pads, dilation 2, stride 1; weights [1, 1, 2] */
@@ -744,6 +786,7 @@ int main(void)
     test_softmax();
     test_linalg();
     test_norms();
+    test_attention();
     test_conv_pool();
     test_resize();
     test_failures();
