@@ -150,7 +150,7 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
         IrDType dt = w->tensor->dtype;
         bool main_float = dt == c->opt->float_dtype;
         if (!w->rel_name)
-            cg_line(out, "%s: onnx_ops::constant(\"%s\", vb.device())?,", w->field, w->st_name);
+            cg_line(out, "%s: onnx_ops::constant(&vb, \"%s\")?,", w->field, w->st_name);
         else if (main_float)
             cg_line(out, "%s: vb.get(%s, \"%s\")?,", w->field, shape.s, w->rel_name);
         else

@@ -44,6 +44,9 @@ struct Mod {
     const char *code;          /* the struct and impl text of this instance (without the type name) */
     Mod *type_rep;             /* the first instance with the same code */
     const char *doc_path;      /* for a type: the path of its first instance in the model */
+    const char *ctor_args;     /* constructor arguments before vb ("32, 96, "), when its type has parameters */
+    const char *next_ctor_args;
+
     const char **fwd_params;   /* usize symbols the forward takes after the tensors */
     uint32_t nfwd_params;
     bool failed;

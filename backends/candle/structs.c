@@ -6,6 +6,7 @@
  * (each feeding the next) is a for loop, as in candle-transformers. */
 #include "modules.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -13,9 +14,11 @@ typedef struct {
     ModTree *t;
     IrGraph *g;
     M2C_VEC(Mod *) types;      /* first instance of each type, in definition order */
+    M2cMap const_names;        /* constants already stored */
 } Gen;
 
 static const char *vec_elem_new(Gen *G, const Mod *m, const char *vb);
+static const char *type_base_name(Gen *G, Mod *m);
 
 static const char *last_segment_of(const char *path)
 {
@@ -236,10 +239,13 @@ static bool emit_struct_instance(Gen *G, Mod *m)
         if (!param) {
             /* not a weight: from the constants compiled into the crate, so PyTorch checkpoints load */
             const char *name = join(a, m->path, w->field);
-            CgStTensor ct = {name, w->tensor, false};
-            m2c_vec_push(a, &G->c->consts, ct);
-            m2c_buf_printf(&ctor, "            %s: %s(\"%s\", vb.device())?,\n", w->field, cg_helper(&f, CG_HELPER_CONSTANT),
-                           name);
+            if (!m2c_map_get(&G->const_names, name, NULL)) {   /* generated again in each round */
+                m2c_map_put(a, &G->const_names, name, 1);
+                CgStTensor ct = {name, w->tensor, false};
+                m2c_vec_push(a, &G->c->consts, ct);
+            }
+            m2c_buf_printf(&ctor, "            %s: %s(&vb, \"%s\")?,\n", w->field, cg_helper(&f, CG_HELPER_CONSTANT),
+                           w->field);
             continue;
         }
         const char *full = w->st_name, *rel = w->rel_name;
@@ -260,9 +266,27 @@ static bool emit_struct_instance(Gen *G, Mod *m)
         if (in_vec(ch)) {
             if (ch->index != 0) continue;
             uint32_t count = 0;
-            for (uint32_t j = 0; j < m->children.n; j++)
-                count += m->children.v[j]->field && strcmp(m->children.v[j]->field, ch->field) == 0;
+            bool same_args = true;
+            for (uint32_t j = 0; j < m->children.n; j++) {
+                const Mod *sib = m->children.v[j];
+                if (!sib->field || strcmp(sib->field, ch->field) != 0) continue;
+                count++;
+                same_args &= strcmp(sib->ctor_args ? sib->ctor_args : "", ch->ctor_args ? ch->ctor_args : "") == 0;
+            }
             m2c_buf_printf(&cfields, "    %s: Vec<%s>,\n", fld, ch->type_name);
+            if (!same_args) {
+                /* one type, built with different hyper-parameters: each element spelled out */
+                m2c_buf_printf(&pre, "        let %s = vec![\n", fld);
+                for (uint32_t j = 0; j < m->children.n; j++) {
+                    const Mod *sib = m->children.v[j];
+                    if (!sib->field || strcmp(sib->field, ch->field) != 0) continue;
+                    m2c_buf_printf(&pre, "            %s,\n",
+                                   vec_elem_new(G, sib, m2c_sprintf(a, "vb.pp(\"%s\").pp(%d)", sib->field, sib->index)));
+                }
+                m2c_buf_puts(&pre, "        ];\n");
+                m2c_buf_printf(&cctor, "            %s,\n", fld);
+                continue;
+            }
             const char *elem = vec_elem_new(G, ch, m2c_sprintf(a, "vb.pp(\"%s\").pp(i)", ch->field));
             elem = m2c_strndup(a, elem, strlen(elem) - 1);   /* the closure returns the Result itself */
             m2c_buf_printf(&pre, "        let %s = (0..%u)\n            .map(|i| %s)\n            .collect::<Result<Vec<_>>>()?;\n",
@@ -352,7 +376,7 @@ static const char *vec_elem_new(Gen *G, const Mod *m, const char *vb)
         return m2c_sprintf(a, "%s(%lld, %s, %s)?", m->bias != IR_NONE ? "layer_norm" : "layer_norm_no_bias",
                            (long long)m->in_features, cg_f32(a, m->eps), vb);
     case MOD_STRUCT:
-        return m2c_sprintf(a, "%s::new(%s)?", m->type_name, vb);
+        return m2c_sprintf(a, "%s::new(%s%s)?", m->type_name, m->ctor_args ? m->ctor_args : "", vb);
     }
     return "?";
 }
@@ -369,11 +393,10 @@ static void emit_leaf(Gen *G, Mod *m)
     G->c->nn_items |= m->kind == MOD_LINEAR ? CG_NN_LINEAR_T : m->kind == MOD_EMBEDDING ? CG_NN_EMBEDDING_T : CG_NN_LAYER_NORM_T;
 }
 
-/* A Rust type name for an instance's type: the PyTorch class when known, else from its place in the tree. */
-static const char *type_name_for(Gen *G, Mod *m)
+/* A type's name before numbering: the PyTorch class when known, else from its place in the tree. */
+static const char *type_base_name(Gen *G, Mod *m)
 {
     M2cArena *a = G->g->arena;
-    if (m == G->t->root) return "Model";
     const char *cls = pass_scope_short_class(G->g->scopes.v[m->scope].cls);
     const char *base;
     if (cls) {
@@ -386,44 +409,249 @@ static const char *type_name_for(Gen *G, Mod *m)
     if (!strcmp(base, "Model") || !strcmp(base, "Linear") || !strcmp(base, "Embedding") || !strcmp(base, "LayerNorm") ||
         !strcmp(base, "Tensor") || !strcmp(base, "Result") || !strcmp(base, "Device") || !strcmp(base, "VarBuilder"))
         base = m2c_sprintf(a, "%sBlock", base);
-    const char *name = base;
-    for (int k = 2;; k++) {
-        bool taken = false;
-        for (uint32_t i = 0; i < G->types.n; i++) taken |= strcmp(G->types.v[i]->type_name, name) == 0;
-        if (!taken) return name;
-        name = m2c_sprintf(a, "%s%d", base, k);
+    return base;
+}
+
+/* --- one type for instances that differ only in their sizes ------------------------------------------------
+ *
+ * Two instances of one PyTorch class often differ only in numbers (HF Conv1D 32->96 and 32->32, HiFi-GAN
+ * blocks with kernels 3, 7, 11).  Their code is the same once the plain integer literals (usize: dims, axes,
+ * sizes) are masked; such instances share a type whose differing numbers become constructor arguments, kept
+ * as fields for forward: `Conv1D::new(32, 96, vb.pp("c_attn"))`, as candle_nn's `linear(in, out, vb)`. */
+
+typedef struct {
+    uint32_t off, len;
+} Lit;
+
+/* The plain integer literals of a code text: not in strings, not part of a name, a float or a suffixed literal. */
+static uint32_t find_literals(const char *code, Lit **out, M2cArena *a)
+{
+    M2C_VEC(Lit) v = {0};
+    bool str = false;
+    for (uint32_t i = 0; code[i]; i++) {
+        char c = code[i];
+        if (c == '"' && (i == 0 || code[i - 1] != '\\')) str = !str;
+        if (c == '\x02' && !str) {   /* a child type's placeholder \x02k\x02: its digits are no literal */
+            while (code[i + 1] && code[i + 1] != '\x02') i++;
+            i++;
+            continue;
+        }
+        if (str || c < '0' || c > '9') continue;
+        char p = i ? code[i - 1] : ' ';
+        bool ident = (p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z') || (p >= '0' && p <= '9') || p == '_' || p == '.';
+        uint32_t j = i;
+        while (code[j] >= '0' && code[j] <= '9') j++;
+        char q = code[j];
+        bool tail = (q >= 'a' && q <= 'z') || (q >= 'A' && q <= 'Z') || q == '_' || q == '.';
+        if (!ident && !tail) m2c_vec_push(a, &v, ((Lit){i, j - i}));
+        i = j - 1;
     }
+    *out = v.v;
+    return v.n;
+}
+
+static const char *skeleton(const char *code, M2cArena *a)
+{
+    Lit *lits;
+    uint32_t n = find_literals(code, &lits, a);
+    M2cBuf b = {0};
+    uint32_t at = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        m2c_buf_printf(&b, "%.*s#", (int)(lits[i].off - at), code + at);
+        at = lits[i].off + lits[i].len;
+    }
+    m2c_buf_puts(&b, code + at);
+    const char *s = m2c_strdup(a, b.s);
+    m2c_buf_free(&b);
+    return s;
+}
+
+/* Makes the instances ms[0..n) (equal skeletons, different codes) one type: returns the type's code and sets
+ * each instance's next_ctor_args. */
+static const char *parameterize(Gen *G, Mod **ms, uint32_t n)
+{
+    M2cArena *a = G->g->arena;
+    Lit **lits = m2c_alloc_array(a, n, sizeof *lits);
+    uint32_t nl = 0;
+    for (uint32_t i = 0; i < n; i++) nl = find_literals(ms[i]->code, &lits[i], a);
+    /* a parameter per distinct vector of values across the instances */
+    M2cMap by_vector = {0};
+    uint32_t *param = m2c_alloc_array(a, nl ? nl : 1, sizeof *param);
+    uint32_t nparams = 0;
+    M2C_VEC(uint32_t) first_pos = {0};
+    for (uint32_t p = 0; p < nl; p++) {
+        M2cBuf key = {0};
+        bool differ = false;
+        for (uint32_t i = 0; i < n; i++) {
+            m2c_buf_printf(&key, "%.*s,", (int)lits[i][p].len, ms[i]->code + lits[i][p].off);
+            differ |= lits[i][p].len != lits[0][p].len ||
+                      strncmp(ms[i]->code + lits[i][p].off, ms[0]->code + lits[0][p].off, lits[0][p].len) != 0;
+        }
+        param[p] = UINT32_MAX;
+        if (differ) {
+            uint32_t id;
+            if (!m2c_map_get(&by_vector, key.s, &id)) {
+                id = nparams++;
+                m2c_map_put(a, &by_vector, m2c_strdup(a, key.s), id);
+                m2c_vec_push(a, &first_pos, p);
+            }
+            param[p] = id;
+        }
+        m2c_buf_free(&key);
+    }
+    const char *code = ms[0]->code;
+    for (uint32_t i = 0; i < n; i++) {
+        M2cBuf ca = {0};
+        for (uint32_t k = 0; k < nparams; k++) {
+            uint32_t p = first_pos.v[k];
+            m2c_buf_printf(&ca, "%.*s, ", (int)lits[i][p].len, ms[i]->code + lits[i][p].off);
+        }
+        ms[i]->next_ctor_args = m2c_strdup(a, ca.s ? ca.s : "");
+        m2c_buf_free(&ca);
+    }
+    if (nparams == 0) return code;
+    const char *fwd = strstr(code, "pub fn forward(");
+    uint32_t fwd_off = fwd ? (uint32_t)(fwd - code) : UINT32_MAX;
+    bool *in_forward = m2c_alloc(a, nparams);
+    for (uint32_t p = 0; p < nl; p++)
+        if (param[p] != UINT32_MAX && lits[0][p].off > fwd_off) in_forward[param[p]] = true;
+    /* the template: literals -> dimK (in new) or self.dimK (in forward) */
+    M2cBuf b = {0};
+    uint32_t at = 0;
+    for (uint32_t p = 0; p < nl; p++) {
+        if (param[p] == UINT32_MAX) continue;
+        m2c_buf_printf(&b, "%.*s", (int)(lits[0][p].off - at), code + at);
+        m2c_buf_printf(&b, "%sdim%u", lits[0][p].off > fwd_off ? "self." : "", param[p]);
+        at = lits[0][p].off + lits[0][p].len;
+    }
+    m2c_buf_puts(&b, code + at);
+    char *t = m2c_strdup(a, b.s);
+    m2c_buf_free(&b);
+    /* fields, constructor arguments, and the fields set in Ok(Self { .. }) */
+    M2cBuf fields = {0}, args = {0}, init = {0};
+    for (uint32_t k = 0; k < nparams; k++) {
+        m2c_buf_printf(&args, "dim%u: usize, ", k);
+        if (in_forward[k]) {
+            m2c_buf_printf(&fields, "    dim%u: usize,\n", k);
+            m2c_buf_printf(&init, "            dim%u,\n", k);
+        }
+    }
+    M2cBuf out = {0};
+    const char *sfields = strstr(t, "{\n") + 2;
+    m2c_buf_printf(&out, "%.*s%s", (int)(sfields - t), t, fields.s ? fields.s : "");
+    const char *newsig = strstr(sfields, "fn new(");
+    if (nparams + 1 > 7) {
+        /* the attribute goes before the fn: back up over the indentation and any `pub ` */
+        const char *line = newsig;
+        while (line > sfields && line[-1] != '\n') line--;
+        m2c_buf_printf(&out, "%.*s    #[allow(clippy::too_many_arguments)]\n", (int)(line - sfields), sfields);
+        m2c_buf_printf(&out, "%.*s", (int)(newsig + 7 - line), line);
+    } else {
+        m2c_buf_printf(&out, "%.*s", (int)(newsig + 7 - sfields), sfields);
+    }
+    m2c_buf_puts(&out, args.s);
+    const char *okself = strstr(newsig, "Ok(Self {\n");
+    m2c_buf_printf(&out, "%.*s%s", (int)(okself + 10 - (newsig + 7)), newsig + 7, init.s ? init.s : "");
+    m2c_buf_puts(&out, okself + 10);
+    const char *res = m2c_strdup(a, out.s);
+    m2c_buf_free(&out), m2c_buf_free(&fields), m2c_buf_free(&args), m2c_buf_free(&init);
+    return res;
+}
+
+/* A type's key: its name before numbering (class or place in the tree) and its code with the numbers masked. */
+static const char *type_key(Gen *G, Mod *m)
+{
+    return m2c_sprintf(G->g->arena, "%s\x03%s", type_base_name(G, m), skeleton(m->code, G->g->arena));
+}
+
+/* One round: every instance generated (children first) and put in a type by key; children are named in their
+ * parents' code by a placeholder of their type's index (\x02k\x02), replaced once names are final. */
+static bool assign_types(Gen *G)
+{
+    ModTree *t = G->t;
+    IrGraph *g = G->g;
+    G->types.n = 0;
+    M2cMap by_key = {0};
+    bool ok = true;
+    for (uint32_t i = t->mods.n; i-- > 0;) {
+        Mod *m = t->mods.v[i];
+        m->type_rep = NULL;
+        if (m->kind != MOD_STRUCT) {
+            emit_leaf(G, m);
+            continue;
+        }
+        if (!emit_struct_instance(G, m)) {
+            ok = false;
+            continue;
+        }
+        const char *key = m == t->root ? "\x03root" : type_key(G, m);
+        uint32_t k;
+        if (!m2c_map_get(&by_key, key, &k)) {
+            k = G->types.n;
+            m2c_map_put(g->arena, &by_key, key, k);
+            m2c_vec_push(g->arena, &G->types, m);
+        }
+        m->type_rep = G->types.v[k];
+        m->type_name = m2c_sprintf(g->arena, "\x02%u\x02", k);
+    }
+    return ok;
 }
 
 bool cg_emit_module_model(CgCrate *c, CgOut *out, const char *doc)
 {
     ModTree t;
     if (!mod_tree_build(&t, c->g)) return false;
-    Gen G = {c, &t, c->g, {0}};
-    bool ok = true;
-    /* children were created after their parents: the reverse order generates every child first */
-    for (uint32_t i = t.mods.n; i-- > 0;) {
-        Mod *m = t.mods.v[i];
-        if (m->kind != MOD_STRUCT) {
-            emit_leaf(&G, m);
-            continue;
+    Gen G = {c, &t, c->g, {0}, {0}};
+    M2cArena *a = c->g->arena;
+    const char **type_code = NULL;
+    /* rounds: a type's parameters change how parents build their children, and the parents' own types */
+    for (int round = 0; round < 8; round++) {
+        if (!assign_types(&G) || m2c_error_count()) return false;
+        type_code = m2c_alloc_array(a, G.types.n ? G.types.n : 1, sizeof *type_code);
+        bool changed = false;
+        for (uint32_t k = 0; k < G.types.n; k++) {
+            M2C_VEC(Mod *) inst = {0};
+            for (uint32_t i = 0; i < t.mods.n; i++)
+                if (t.mods.v[i]->kind == MOD_STRUCT && t.mods.v[i]->type_rep == G.types.v[k]) m2c_vec_push(a, &inst, t.mods.v[i]);
+            type_code[k] = parameterize(&G, inst.v, inst.n);
+            for (uint32_t i = 0; i < inst.n; i++) {
+                Mod *m = inst.v[i];
+                if (strcmp(m->next_ctor_args ? m->next_ctor_args : "", m->ctor_args ? m->ctor_args : "") != 0) changed = true;
+                m->ctor_args = m->next_ctor_args;
+            }
         }
-        if (!emit_struct_instance(&G, m)) {
-            ok = false;
-            continue;
-        }
-        m->type_rep = NULL;
-        for (uint32_t k = 0; k < G.types.n && !m->type_rep; k++)
-            if (strcmp(G.types.v[k]->code, m->code) == 0) m->type_rep = G.types.v[k];
-        if (m->type_rep) {
-            m->type_name = m->type_rep->type_name;
-        } else {
-            m->type_rep = m;
-            m->type_name = type_name_for(&G, m);
-            m2c_vec_push(c->g->arena, &G.types, m);
-        }
+        if (!changed) break;
     }
-    if (!ok || m2c_error_count()) return false;
+    /* names, in definition order: the class (or place) and a number when two types would share one */
+    const char **names = m2c_alloc_array(a, G.types.n ? G.types.n : 1, sizeof *names);
+    for (uint32_t k = 0; k < G.types.n; k++) {
+        Mod *m = G.types.v[k];
+        const char *base = m == t.root ? "Model" : type_base_name(&G, m), *name = base;
+        for (int n = 2;; n++) {
+            bool taken = false;
+            for (uint32_t j = 0; j < k; j++) taken |= strcmp(names[j], name) == 0;
+            if (!taken) break;
+            name = m2c_sprintf(a, "%s%d", base, n);
+        }
+        names[k] = name;
+    }
+    for (uint32_t k = 0; k < G.types.n; k++) {
+        /* placeholders of child types -> names; this type's own name is \x01 */
+        M2cBuf b = {0};
+        for (const char *p = type_code[k]; *p; p++) {
+            if (*p == '\x02') {
+                uint32_t idx = (uint32_t)strtoul(p + 1, (char **)&p, 10);
+                m2c_buf_puts(&b, names[idx]);
+            } else {
+                m2c_buf_putc(&b, *p);
+            }
+        }
+        G.types.v[k]->code = m2c_strdup(a, b.s);
+        G.types.v[k]->type_name = names[k];
+        m2c_buf_free(&b);
+    }
+    for (uint32_t i = 0; i < t.mods.n; i++)
+        if (t.mods.v[i]->kind == MOD_STRUCT && t.mods.v[i]->type_rep) t.mods.v[i]->type_name = t.mods.v[i]->type_rep->type_name;
     /* a type's doc names its first instance in the model (layer.0, not the last one generated) */
     for (uint32_t i = 0; i < t.mods.n; i++) {
         Mod *m = t.mods.v[i];
