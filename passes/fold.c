@@ -201,13 +201,12 @@ static KonstResult fold_konst(Fold *f, uint32_t n)
         uint32_t v = node->in[i];
         if (v == IR_NONE) continue;
         ok = (in[i] = known(g, v)) != NULL;
-        /* count each constant input that only this node reads once (the first slot reading it) */
+        /* a constant only this node reads dies with it; count it once, at the first slot reading it */
         const IrValue *val = ir_val(g, v);
-        if (ok && val->konst && reads(node, v) == uses(f, v) && !(val->flags & V_OUTPUT) && reads(node, v) > 0) {
-            bool first = true;
-            for (uint32_t k = 0; k < i; k++) first &= node->in[k] != v;
-            if (first) dead_bytes += val->konst->nbytes;
-        }
+        bool first = true;
+        for (uint32_t k = 0; k < i; k++) first &= node->in[k] != v;
+        if (ok && first && val->konst && reads(node, v) == uses(f, v) && !(val->flags & V_OUTPUT))
+            dead_bytes += val->konst->nbytes;
     }
     RefStatus st = {0};
     /* A Constant node's value is already in the model: folding it adds nothing. */

@@ -241,14 +241,6 @@ bool ref_int_list(RefCx *c, uint32_t i, const char *attr, int64_t *out, uint32_t
     return true;
 }
 
-bool ref_scalar(RefCx *c, const IrTensor *t, double *out)
-{
-    if (t->numel != 1) return ref_fail(c, "%s: expected one element, got %llu", ir_op_name(c->n->op),
-                                       (unsigned long long)t->numel);
-    *out = ref_get(t, 0);
-    return true;
-}
-
 bool ref_check_dtype(RefCx *c, const IrTensor *t)
 {
     if (!ir_dtype_supported(t->dtype) || t->dtype == DT_STRING)
@@ -362,6 +354,14 @@ void ref_puti(IrTensor *t, uint64_t i, int64_t v)
         ir_tensor_set_i64(t, i, v);   /* wraps to the width */
 }
 
+double *ref_to_f64(RefCx *c, const IrTensor *t)
+{
+    double *v = ref_scratch(c, t->numel, sizeof *v);
+    if (v)
+        for (uint64_t i = 0; i < t->numel; i++) v[i] = ref_get(t, i);
+    return v;
+}
+
 void ref_copy_elem(IrTensor *dst, uint64_t di, const IrTensor *src, uint64_t si)
 {
     size_t esz = ir_dtype_size(src->dtype);
@@ -375,7 +375,7 @@ bool ref_elem_lt(const IrTensor *t, uint64_t i, uint64_t j)
     return ref_geti(t, i) < ref_geti(t, j);
 }
 
-bool ref_bcast_shape(RefCx *c, int nin, const IrTensor *const *ts, int *rank, int64_t *shape)
+static bool bcast_shape(RefCx *c, int nin, const IrTensor *const *ts, int *rank, int64_t *shape)
 {
     int r = 0;
     for (int k = 0; k < nin; k++)
@@ -400,7 +400,7 @@ bool ref_bcast_shape(RefCx *c, int nin, const IrTensor *const *ts, int *rank, in
 bool ref_bcast_init(RefCx *c, RefBcast *b, int nin, const IrTensor *const *ts)
 {
     memset(b, 0, sizeof *b);
-    if (!ref_bcast_shape(c, nin, ts, &b->rank, b->shape)) return false;
+    if (!bcast_shape(c, nin, ts, &b->rank, b->shape)) return false;
     if (!ref_numel(c, b->rank, b->shape, &b->numel)) return false;
     b->nin = nin;
     b->strides = calloc((size_t)nin, sizeof *b->strides);

@@ -10,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double *as_f64(RefCx *c, const IrTensor *t)
-{
-    double *v = ref_scratch(c, t->numel, sizeof *v);
-    if (v)
-        for (uint64_t i = 0; i < t->numel; i++) v[i] = ref_get(t, i);
-    return v;
-}
-
 /* Integer list attribute of exactly n entries, or n copies of dflt when absent. */
 static bool attr_vec(RefCx *c, const char *name, int n, int64_t dflt, int64_t *out)
 {
@@ -122,7 +114,7 @@ bool ref_conv(RefCx *c)
     memcpy(shape + 2, w.out, (size_t)w.k * sizeof *w.out);
     IrTensor *y = ref_new(c, x->dtype, x->rank, shape);
     if (!y) return false;
-    double *fx = as_f64(c, x), *fw = fx ? as_f64(c, wt) : NULL;
+    double *fx = ref_to_f64(c, x), *fw = fx ? ref_to_f64(c, wt) : NULL;
     if (!fw) {
         free(fx);
         return false;
@@ -209,7 +201,7 @@ bool ref_conv_transpose(RefCx *c)
     memcpy(shape + 2, out, (size_t)k * sizeof *out);
     IrTensor *y = ref_new(c, x->dtype, x->rank, shape);
     if (!y) return false;
-    double *fx = as_f64(c, x), *fw = fx ? as_f64(c, wt) : NULL, *acc = fw ? ref_scratch(c, y->numel, sizeof *acc) : NULL;
+    double *fx = ref_to_f64(c, x), *fw = fx ? ref_to_f64(c, wt) : NULL, *acc = fw ? ref_scratch(c, y->numel, sizeof *acc) : NULL;
     if (!acc) {
         free(fx);
         free(fw);

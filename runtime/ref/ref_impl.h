@@ -32,7 +32,6 @@ bool ref_ints(RefCx *c, const IrTensor *t, int64_t *out, uint32_t max, uint32_t 
 /* An integer list from input i, or from attribute attr when the input is absent (opsets before it became an
  * input).  *present tells whether either was given. */
 bool ref_int_list(RefCx *c, uint32_t i, const char *attr, int64_t *out, uint32_t max, uint32_t *n, bool *present);
-bool ref_scalar(RefCx *c, const IrTensor *t, double *out);           /* a one-element tensor */
 bool ref_check_dtype(RefCx *c, const IrTensor *t);                   /* a dtype we compute with, data present */
 bool ref_same_dtype(RefCx *c, const IrTensor *a, const IrTensor *b);
 
@@ -49,6 +48,7 @@ int64_t ref_geti(const IrTensor *t, uint64_t i);
 void ref_put(IrTensor *t, uint64_t i, double v);
 void ref_puti(IrTensor *t, uint64_t i, int64_t v);
 void ref_copy_elem(IrTensor *dst, uint64_t di, const IrTensor *src, uint64_t si);
+double *ref_to_f64(RefCx *c, const IrTensor *t);                     /* all elements, malloc'd; NULL after ref_fail */
 bool ref_elem_lt(const IrTensor *t, uint64_t i, uint64_t j);         /* t[i] < t[j] in t's own order */
 
 /* Multidirectional (numpy) broadcasting of up to nin inputs, walked in output order. */
@@ -61,7 +61,6 @@ typedef struct {
     uint64_t *off;                    /* per input: element offset of the current output element */
     int64_t idx[IR_MAX_RANK];
 } RefBcast;
-bool ref_bcast_shape(RefCx *c, int nin, const IrTensor *const *ts, int *rank, int64_t *shape);
 bool ref_bcast_init(RefCx *c, RefBcast *b, int nin, const IrTensor *const *ts);
 void ref_bcast_next(RefBcast *b);
 void ref_bcast_free(RefBcast *b);

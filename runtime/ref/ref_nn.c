@@ -10,15 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A float tensor's elements as doubles (scratch), so inner loops do not switch on the dtype. */
-static double *as_f64(RefCx *c, const IrTensor *t)
-{
-    double *v = ref_scratch(c, t->numel, sizeof *v);
-    if (v)
-        for (uint64_t i = 0; i < t->numel; i++) v[i] = ref_get(t, i);
-    return v;
-}
-
 bool ref_matmul(RefCx *c)
 {
     const IrTensor *a = ref_need(c, 0), *b = ref_need(c, 1);
@@ -57,7 +48,7 @@ bool ref_matmul(RefCx *c)
     uint64_t batches = 1;
     for (int i = 0; i < br; i++) batches *= (uint64_t)shape[i];
     bool isf = ref_is_float(a->dtype);
-    double *fa = isf ? as_f64(c, a) : NULL, *fb = isf && fa ? as_f64(c, b) : NULL;
+    double *fa = isf ? ref_to_f64(c, a) : NULL, *fb = isf && fa ? ref_to_f64(c, b) : NULL;
     if (isf && !fb) {
         free(fa);
         return false;
@@ -111,7 +102,7 @@ bool ref_gemm(RefCx *c)
     int64_t shape[2] = {M, N};
     IrTensor *y = ref_new(c, a->dtype, 2, shape);
     if (!y) return false;
-    double *fa = as_f64(c, a), *fb = fa ? as_f64(c, b) : NULL;
+    double *fa = ref_to_f64(c, a), *fb = fa ? ref_to_f64(c, b) : NULL;
     for (int64_t m = 0; fb && m < M; m++) {
         for (int64_t n = 0; n < N; n++) {
             double s = 0;
