@@ -440,8 +440,34 @@ bool cg_scalar_const(CgFn *f, uint32_t v, double *out)
     return true;
 }
 
+/* Literals close to a well-known constant are written as that constant: clearer, and what clippy's
+ * approx_constant lint (deny by default) insists on.  f32 model constants (sqrt(2) as 1.4142135) match it
+ * to float precision. */
+static const char *named_constant(double v, bool f32)
+{
+    static const struct {
+        const char *name;
+        double value;
+    } k[] = {{"PI", 3.14159265358979323846}, {"TAU", 6.28318530717958647692}, {"E", 2.71828182845904523536},
+             {"SQRT_2", 1.41421356237309504880}, {"FRAC_1_SQRT_2", 0.70710678118654752440},
+             {"LN_2", 0.69314718055994530942}, {"LN_10", 2.30258509299404568402}, {"LOG2_E", 1.44269504088896340736},
+             {"LOG10_E", 0.43429448190325182765}, {"LOG2_10", 3.32192809488736234787},
+             {"LOG10_2", 0.30102999566398119521}, {"FRAC_PI_2", 1.57079632679489661923},
+             {"FRAC_PI_3", 1.04719755119659774615}, {"FRAC_PI_4", 0.78539816339744830962},
+             {"FRAC_PI_6", 0.52359877559829887308}, {"FRAC_PI_8", 0.39269908169872415481},
+             {"FRAC_1_PI", 0.31830988618379067154}, {"FRAC_2_PI", 0.63661977236758134308},
+             {"FRAC_2_SQRT_PI", 1.12837916709551257390}};
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) {
+        double tol = f32 ? 1e-6 : 1e-12;
+        if (v == v && (v - k[i].value) <= tol * k[i].value && (k[i].value - v) <= tol * k[i].value) return k[i].name;
+    }
+    return NULL;
+}
+
 const char *cg_f64(M2cArena *a, double v)
 {
+    const char *named = named_constant(v, false);
+    if (named) return m2c_sprintf(a, "std::f64::consts::%s", named);
     if (isnan(v)) return "f64::NAN";
     if (isinf(v)) return v < 0 ? "f64::NEG_INFINITY" : "f64::INFINITY";
     char tmp[64];
@@ -462,6 +488,9 @@ const char *cg_f64(M2cArena *a, double v)
 const char *cg_f32(M2cArena *a, double v)
 {
     if (isnan(v) || isinf(v)) return cg_f64(a, v);
+    /* an f32 value used where Rust wants f64 (affine, powf, eps): the f64 constant is as exact */
+    const char *named = named_constant(v, true);
+    if (named) return m2c_sprintf(a, "std::f64::consts::%s", named);
     char t[64];
     for (int p = 1; p <= 9; p++) {
         snprintf(t, sizeof t, "%.*g", p, v);
@@ -476,6 +505,8 @@ const char *cg_typed_lit(M2cArena *a, IrDType t, double v)
         const char *ty = cg_storage_dtype(t) == DT_F64 ? "f64" : "f32";
         return m2c_sprintf(a, "%s::%s", ty, isnan(v) ? "NAN" : v < 0 ? "NEG_INFINITY" : "INFINITY");
     }
+    const char *named = ir_dtype_is_float(t) ? named_constant(v, cg_storage_dtype(t) != DT_F64) : NULL;
+    if (named) return m2c_sprintf(a, "std::%s::consts::%s", cg_storage_dtype(t) == DT_F64 ? "f64" : "f32", named);
     switch (cg_storage_dtype(t)) {
     case DT_F32: return m2c_sprintf(a, "%sf32", cg_f32(a, v));
     case DT_F64: return m2c_sprintf(a, "%sf64", cg_f64(a, v));

@@ -54,13 +54,16 @@ const char *cg_camel(M2cArena *a, const char *s)
 {
     M2cBuf b = {0};
     bool up = true;
+    /* an all-capitals name (GLU, MLP) is an acronym: Glu, Mlp, as Rust style (and clippy) want */
+    bool acronym = true;
+    for (size_t i = 0; s[i]; i++) acronym &= !islower((unsigned char)s[i]);
     for (size_t i = 0; s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!isalnum(c)) {
             up = true;
             continue;
         }
-        m2c_buf_putc(&b, (char)(up ? toupper(c) : c));
+        m2c_buf_putc(&b, (char)(up ? toupper(c) : acronym ? tolower(c) : c));
         up = false;
     }
     const char *r = b.s ? b.s : "";
