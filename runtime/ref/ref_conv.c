@@ -1,6 +1,6 @@
 /* runtime/ref/ref_conv.c — sliding windows and resampling: Conv, ConvTranspose (any spatial rank, groups,
  * dilations, pads, auto_pad), AveragePool, MaxPool (with indices), GlobalAveragePool, GlobalMaxPool, and
- * Resize (nearest and linear, every coordinate transformation).
+ * Resize (nearest, linear and cubic, every coordinate transformation; not antialias).
  *
  * Output sizes follow the ONNX formulas; pooling with ceil_mode drops a last window that would start in the
  * right padding (ONNX 19 / PyTorch).  Everything accumulates in double. */
@@ -335,6 +335,7 @@ bool ref_global_pool(RefCx *c)
  */
 typedef enum { CT_HALF_PIXEL, CT_HALF_PIXEL_SYM, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT_TF_CROP } CoordMode;
 typedef enum { NR_PREFER_FLOOR, NR_PREFER_CEIL, NR_FLOOR, NR_CEIL } NearestMode;
+typedef enum { RS_NEAREST, RS_LINEAR, RS_CUBIC } ResizeMode;
 
 /* Input coordinate of output index xo along an axis (ONNX Resize's coordinate_transformation_mode).
  * Computed in float, as ONNX Runtime and PyTorch do: which input pixel "nearest" picks depends on it at
@@ -381,10 +382,13 @@ bool ref_resize(RefCx *c)
     if (!x) return false;
     if (c->n->opset > 0 && c->n->opset < 11) return ref_fail(c, "Resize-10 is not supported");
     const char *mode_s = ir_attr_str(c->n, "mode", "nearest");
-    bool linear = strcmp(mode_s, "linear") == 0;
-    if (!linear && strcmp(mode_s, "nearest") != 0) return ref_fail(c, "Resize mode '%s' is not supported", mode_s);
+    ResizeMode mode;
+    if (strcmp(mode_s, "nearest") == 0) mode = RS_NEAREST;
+    else if (strcmp(mode_s, "linear") == 0) mode = RS_LINEAR;
+    else if (strcmp(mode_s, "cubic") == 0) mode = RS_CUBIC;
+    else return ref_fail(c, "Resize mode '%s' is not supported", mode_s);
     if (ir_attr_int(c->n, "antialias", 0) != 0) return ref_fail(c, "Resize with antialias is not supported");
-    if (!ref_is_float(x->dtype) && linear) return ref_fail(c, "linear Resize of %s", ir_dtype_name(x->dtype));
+    if (!ref_is_float(x->dtype) && mode != RS_NEAREST) return ref_fail(c, "%s Resize of %s", mode_s, ir_dtype_name(x->dtype));
     const char *ct = ir_attr_str(c->n, "coordinate_transformation_mode", "half_pixel");
     CoordMode cm;
     if (strcmp(ct, "half_pixel") == 0) cm = CT_HALF_PIXEL;
@@ -465,46 +469,80 @@ bool ref_resize(RefCx *c)
             }
     }
     double extrap = ir_attr_float(c->n, "extrapolation_value", 0.0);
+    float ca = (float)ir_attr_float(c->n, "cubic_coeff_a", -0.75);
+    bool exclude = ir_attr_int(c->n, "exclude_outside", 0) != 0;
     IrTensor *y = ref_new(c, x->dtype, r, out);
     if (!y) return false;
     int64_t istr[IR_MAX_RANK], o[IR_MAX_RANK] = {0};
     ref_strides(r, x->shape, istr);
     for (uint64_t at = 0; at < y->numel; at++, odometer(o, out, r)) {
-        int64_t lo[IR_MAX_RANK], hi[IR_MAX_RANK];
-        float wt[IR_MAX_RANK];
+        /* per axis, the input positions that contribute and their weights (zero weights dropped, so an axis
+         * that is not resized costs one tap) */
+        int ntap[IR_MAX_RANK];
+        int64_t tidx[IR_MAX_RANK][4];
+        double tw[IR_MAX_RANK][4];
         bool outside = false;
         int64_t off = 0;
         for (int d = 0; d < r; d++) {
-            float xi = resize_coord(cm, (float)o[d], scale[d], x->shape[d], out[d], r0[d], r1[d]);
-            if (cm == CT_TF_CROP && (xi < 0 || xi > (float)(x->shape[d] - 1))) outside = true;
-            if (!linear) {
-                off += nearest_index(nm, xi, x->shape[d]) * istr[d];
+            int64_t in = x->shape[d];
+            float xi = resize_coord(cm, (float)o[d], scale[d], in, out[d], r0[d], r1[d]);
+            if (cm == CT_TF_CROP && (xi < 0 || xi > (float)(in - 1))) outside = true;
+            if (!(xi > -1e18f && xi < 1e18f)) xi = 0;   /* NaN or absurd: keep the index arithmetic defined */
+            ntap[d] = 0;
+            if (mode == RS_NEAREST) {
+                off += nearest_index(nm, xi, in) * istr[d];
                 continue;
             }
-            xi = xi < 0 ? 0 : xi > (float)(x->shape[d] - 1) ? (float)(x->shape[d] - 1) : xi;
-            if (isnan(xi)) xi = 0;
-            lo[d] = (int64_t)floorf(xi);
-            hi[d] = lo[d] + 1 < x->shape[d] ? lo[d] + 1 : lo[d];
-            wt[d] = xi - (float)lo[d];
+            float w[4];
+            int64_t base;
+            int nw;
+            if (mode == RS_LINEAR) {
+                xi = xi < 0 ? 0 : xi > (float)(in - 1) ? (float)(in - 1) : xi;
+                base = (int64_t)floorf(xi);
+                w[1] = xi - (float)base, w[0] = 1 - w[1];
+                nw = 2;
+            } else {
+                /* Keys' cubic convolution with coefficient a (ONNX Runtime's float arithmetic) */
+                base = (int64_t)floorf(xi) - 1;
+                float t = xi - floorf(xi), t1 = t + 1, u = 1 - t, u1 = 2 - t;
+                w[0] = ((ca * t1 - 5 * ca) * t1 + 8 * ca) * t1 - 4 * ca;
+                w[1] = ((ca + 2) * t - (ca + 3)) * t * t + 1;
+                w[2] = ((ca + 2) * u - (ca + 3)) * u * u + 1;
+                w[3] = ((ca * u1 - 5 * ca) * u1 + 8 * ca) * u1 - 4 * ca;
+                nw = 4;
+            }
+            double sum = 0;
+            for (int k = 0; k < nw; k++) {
+                int64_t p = base + k;
+                if (exclude && mode == RS_CUBIC && (p < 0 || p >= in)) w[k] = 0;
+                sum += w[k];
+            }
+            for (int k = 0; k < nw; k++) {
+                int64_t p = base + k;
+                double wk = exclude && mode == RS_CUBIC ? w[k] / sum : w[k];
+                if (wk == 0 && !(k == nw - 1 && ntap[d] == 0)) continue;
+                tidx[d][ntap[d]] = p < 0 ? 0 : p >= in ? in - 1 : p;
+                tw[d][ntap[d]++] = wk;
+            }
         }
         if (outside) {
             ref_put(y, at, extrap);
-        } else if (!linear) {
+        } else if (mode == RS_NEAREST) {
             ref_copy_elem(y, at, x, (uint64_t)off);
         } else {
-            /* N-linear: the 2^r corners, skipping axes that need no interpolation */
             double acc = 0;
-            for (uint32_t corner = 0; corner < (1u << r); corner++) {
+            int sel[IR_MAX_RANK] = {0};
+            for (;;) {
                 double wgt = 1;
                 int64_t coff = 0;
-                bool skip = false;
-                for (int d = 0; d < r && !skip; d++) {
-                    bool up = (corner >> d) & 1;
-                    if (up && wt[d] == 0) skip = true;
-                    wgt *= up ? wt[d] : 1 - wt[d];
-                    coff += (up ? hi[d] : lo[d]) * istr[d];
+                for (int d = 0; d < r; d++) {
+                    wgt *= tw[d][sel[d]];
+                    coff += tidx[d][sel[d]] * istr[d];
                 }
-                if (!skip) acc += wgt * ref_get(x, (uint64_t)coff);
+                acc += wgt * ref_get(x, (uint64_t)coff);
+                int d = r - 1;
+                while (d >= 0 && ++sel[d] == ntap[d]) sel[d--] = 0;
+                if (d < 0) break;
             }
             ref_put(y, at, acc);
         }

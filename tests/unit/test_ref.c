@@ -728,9 +728,19 @@ static void test_resize(void)
     ir_attr_set_str(g, n, "nearest_mode", "floor");
     CHECK(run(n, INS(x, NULL, scales)));
     EXPECT(out[0], DT_F32, 2, SH(1, 4), V(1, 1, 3, 3));
+    /* cubic (a = -0.75) with edge clamping, and with the outside taps excluded and the weights renormalized */
+    IrTensor *ramp = ten(DT_F32, 2, SH(1, 4), V(0, 1, 2, 3));
     n = node(IR_OP_RESIZE, 1);
     ir_attr_set_str(g, n, "mode", "cubic");
-    EXPECT_FAIL(n, "cubic", x, NULL, scales);
+    ir_attr_set_str(g, n, "coordinate_transformation_mode", "asymmetric");
+    CHECK(run(n, INS(ramp, NULL, scales)));
+    EXPECT(out[0], DT_F32, 2, SH(1, 8), V(0, 0.40625, 1, 1.5, 2, 2.59375, 3, 3.09375));
+    ir_attr_set_int(g, n, "exclude_outside", 1);
+    CHECK(run(n, INS(ramp, NULL, scales)));
+    CHECK(out[0] && fabs(ir_tensor_get_f64(out[0], 1) - 0.3714285714) < 1e-6);
+    n = node(IR_OP_RESIZE, 1);
+    ir_attr_set_int(g, n, "antialias", 1);
+    EXPECT_FAIL(n, "antialias", x, NULL, scales);
 }
 
 static void test_failures(void)
