@@ -79,6 +79,7 @@ uint64_t m2c_hash_bytes(const void *p, size_t n, uint64_t seed);
  * sha256.c
  */
 void m2c_sha256_hex(const void *data, size_t len, char out[65]);
+void m2c_sha256_hex_portable(const void *data, size_t len, char out[65]);   /* without CPU extensions (tests) */
 
 /*
  * diag.c

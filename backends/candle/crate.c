@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,16 +108,18 @@ static const char *crate_name(M2cArena *a, const CgOptions *opt)
 
 static const char *model_sha256(IrGraph *g, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n > 0 ? malloc((size_t)n) : NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
     char hex[65] = "";
-    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) m2c_sha256_hex(buf, (size_t)n, hex);
-    free(buf);
-    fclose(f);
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            m2c_sha256_hex(p, (size_t)st.st_size, hex);
+            munmap(p, (size_t)st.st_size);
+        }
+    }
+    close(fd);
     return hex[0] ? m2c_strdup(g->arena, hex) : NULL;
 }
 

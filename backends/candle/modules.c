@@ -60,6 +60,7 @@ static Mod *new_mod(ModTree *t, IrScopeId s, Mod *parent)
     m->parent = parent;
     m->kind = MOD_STRUCT;
     m->index = -1;
+    m->weight = m->bias = IR_NONE;
     m2c_vec_push(t->g->arena, &t->mods, m);
     return m;
 }

@@ -49,16 +49,29 @@ static void json_escape(M2cBuf *b, const char *s)
 static bool write_data(FILE *f, const IrTensor *t, bool transposed)
 {
     if (transposed && t->rank == 2) {
+        /* column blocks of the source become row blocks of the output: each block is read with unit stride
+         * along a row of the source and written out whole */
         size_t esz = ir_dtype_size(t->dtype);
         uint64_t rows = (uint64_t)t->shape[0], cols = (uint64_t)t->shape[1];
-        uint8_t *line = malloc(rows > 0 ? rows * esz : 1);
-        bool ok = line != NULL;
-        for (uint64_t c = 0; c < cols && ok; c++) {
-            for (uint64_t r = 0; r < rows; r++)
-                memcpy(line + r * esz, (const uint8_t *)t->data + (r * cols + c) * esz, esz);
-            ok = fwrite(line, esz, rows, f) == rows;
+        enum { BLOCK = 64 };
+        uint8_t *buf = malloc((size_t)(rows > 0 ? rows : 1) * BLOCK * esz);
+        bool ok = buf != NULL;
+        const uint8_t *src = t->data;
+        for (uint64_t c0 = 0; c0 < cols && ok; c0 += BLOCK) {
+            uint64_t nc = cols - c0 < BLOCK ? cols - c0 : BLOCK;
+            for (uint64_t r = 0; r < rows; r++) {
+                const uint8_t *row = src + (r * cols + c0) * esz;
+                if (esz == 4) {
+                    uint32_t v[BLOCK];
+                    memcpy(v, row, nc * 4);
+                    for (uint64_t c = 0; c < nc; c++) memcpy(buf + (c * rows + r) * 4, &v[c], 4);
+                } else {
+                    for (uint64_t c = 0; c < nc; c++) memcpy(buf + (c * rows + r) * esz, row + c * esz, esz);
+                }
+            }
+            ok = fwrite(buf, esz, nc * rows, f) == nc * rows;
         }
-        free(line);
+        free(buf);
         return ok;
     }
     if (t->dtype != DT_I8) return t->nbytes == 0 || fwrite(t->data, 1, t->nbytes, f) == t->nbytes;
