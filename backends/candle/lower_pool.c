@@ -75,8 +75,6 @@ bool cg_lower_pool(CgFn *f, const IrNode *n)
 {
     if (n->op == IR_OP_GLOBAL_AVERAGE_POOL || n->op == IR_OP_GLOBAL_MAX_POOL) return global_pool(f, n);
     bool max = n->op == IR_OP_MAX_POOL;
-    if (max && cg_nn_output_used(f, n, 1))
-        return cg_unsupported(f, n, "the Indices output of MaxPool is not lowered (argmax over windows)");
     const IrValue *x = cg_nn_val(f, n->in[0]), *y = cg_nn_val(f, n->out[0]);
     if (x->rank < 3) return cg_unsupported(f, n, "a pool needs at least one spatial axis");
     CgWindow w;
@@ -118,6 +116,23 @@ bool cg_lower_pool(CgFn *f, const IrNode *n)
     const char *pooled = pool_padded(f, xp, &pw, out, max, native, &summed);
     if (max) {
         cg_stmt(f, "let %s = %s;", cg_out(f, n, 0), pooled);
+        if (cg_nn_output_used(f, n, 1)) {
+            /* Indices: the flat input index of each window's first maximum */
+            int64_t lo[IR_MAX_RANK];
+            M2cBuf o = {0}, sp = {0};
+            for (int i = 0; i < ns; i++) {
+                if (w.lo[i].rs) return cg_unsupported(f, n, "Indices with a padding known only at run time");
+                lo[i] = w.lo[i].c;
+                m2c_buf_printf(&o, "%s%s", i ? ", " : "", out[i]);
+                m2c_buf_printf(&sp, "%s%s", i ? ", " : "", cg_dim(f, x->dims[2 + i]));
+            }
+            cg_stmt(f, "let %s = %s(%s, %s, %s, %s, &[%s], %s, &[%s], %s)?;", cg_out(f, n, 1),
+                    cg_helper(f, CG_HELPER_MAX_POOL_INDICES), cg_nn_arg(f, xp), usize_list(f, w.k, ns),
+                    usize_list(f, w.stride, ns), usize_list(f, w.dil, ns), o.s, usize_list(f, lo, ns), sp.s,
+                    ir_attr_int(n, "storage_order", 0) ? "true" : "false");
+            m2c_buf_free(&o);
+            m2c_buf_free(&sp);
+        }
         return true;
     }
     /* average: divide by the window's count of real (or explicitly padded, with count_include_pad) elements,
