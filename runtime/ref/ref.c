@@ -1,6 +1,7 @@
 /* runtime/ref/ref.c — the reference evaluator's entry point: one switch over the op table sending each op to
- * its family (ref_eltwise.c, ref_shape.c, ref_index.c, ref_reduce.c, ref_nn.c, ref_attn.c, ref_conv.c), and the helpers
- * they share: failure reasons, budgeted allocation, typed element access, broadcasting. */
+ * its family (ref_eltwise.c, ref_shape.c, ref_index.c, ref_reduce.c, ref_nn.c, ref_attn.c, ref_dft.c,
+ * ref_conv.c), and the helpers they share: failure reasons, budgeted allocation, typed element access,
+ * broadcasting. */
 #include "ref_impl.h"
 
 #include <math.h>
@@ -76,6 +77,8 @@ static bool dispatch(RefCx *c)
     case IR_OP_GLOBAL_AVERAGE_POOL: case IR_OP_GLOBAL_MAX_POOL: return ref_global_pool(c);
     case IR_OP_RESIZE: return ref_resize(c);
     case IR_OP_ATTENTION: return ref_attention(c);
+    case IR_OP_DFT: return ref_dft(c);
+    case IR_OP_STFT: return ref_stft(c);
     case IR_OP_ROTARY_EMBEDDING: case IR_OP_MS_ROTARY_EMBEDDING: return ref_rotary(c);
     default:
         return ref_fail(c, "the reference evaluator does not implement %s", ir_op_name(c->n->op));

@@ -121,6 +121,9 @@ bool ref_group_norm(RefCx *c);
 /* ref_attn.c */
 bool ref_attention(RefCx *c);
 bool ref_rotary(RefCx *c);            /* RotaryEmbedding, ONNX and com.microsoft */
+/* ref_dft.c */
+bool ref_dft(RefCx *c);
+bool ref_stft(RefCx *c);
 /* ref_conv.c */
 bool ref_conv(RefCx *c);
 bool ref_conv_transpose(RefCx *c);

@@ -743,6 +743,38 @@ static void test_resize(void)
     EXPECT_FAIL(n, "antialias", x, NULL, scales);
 }
 
+static void test_spectral(void)
+{
+    /* DFT of a real signal along axis 0 (opset 20's default -2 of a (4, 1) tensor) */
+    IrTensor *x = ten(DT_F32, 2, SH(4, 1), V(1, 2, 3, 4));
+    EXPECT(op1(IR_OP_DFT, INS(x)), DT_F32, 2, SH(4, 2), V(10, 0, -2, 2, -2, 0, -2, -2));
+    IrTensor *full = out[0];
+    IrNode *n = node(IR_OP_DFT, 1);
+    ir_attr_set_int(g, n, "onesided", 1);
+    CHECK(run(n, INS(x)));
+    EXPECT(out[0], DT_F32, 2, SH(3, 2), V(10, 0, -2, 2, -2, 0));
+    IrTensor *half = out[0];
+    n = node(IR_OP_DFT, 1);
+    ir_attr_set_int(g, n, "inverse", 1);
+    CHECK(run(n, INS(full)));
+    EXPECT(out[0], DT_F32, 2, SH(4, 2), V(1, 0, 2, 0, 3, 0, 4, 0));
+    /* the real inverse of a one-sided spectrum: length 2 * (3 - 1), a real signal again */
+    n = node(IR_OP_DFT, 1);
+    ir_attr_set_int(g, n, "inverse", 1);
+    ir_attr_set_int(g, n, "onesided", 1);
+    CHECK(run(n, INS(half)));
+    EXPECT(out[0], DT_F32, 2, SH(4, 1), V(1, 2, 3, 4));
+    /* dft_length pads with zeros: the spectrum of [1, 2, 3, 4, 0, 0, 0, 0] */
+    EXPECT(op1(IR_OP_DFT, INS(x, scalar_i64(8), scalar_i64(0))), DT_F32, 2, SH(8, 2),
+           V(10, 0, -0.4142135624, -7.2426406871, -2, 2, 2.4142135624, -1.2426406871, -2, 0, 2.4142135624, 1.2426406871,
+             -2, -2, -0.4142135624, 7.2426406871));
+    /* STFT: frames [1, 2] and [3, 4], one-sided transforms of length 2 */
+    IrTensor *sig = ten(DT_F32, 3, SH(1, 4, 1), V(1, 2, 3, 4));
+    EXPECT(op1(IR_OP_STFT, INS(sig, scalar_i64(2), NULL, scalar_i64(2))), DT_F32, 4, SH(1, 2, 2, 2),
+           V(3, 0, -1, 0, 7, 0, -1, 0));
+    EXPECT_FAIL(node(IR_OP_STFT, 1), "frame length", sig, scalar_i64(2), NULL, scalar_i64(9));
+}
+
 static void test_failures(void)
 {
     /* outside the op table */
@@ -750,7 +782,8 @@ static void test_failures(void)
     n->op = IR_OP_UNKNOWN;
     n->op_type = "Frobnicate";
     EXPECT_FAIL(n, "Frobnicate", ten(DT_F32, 1, SH(1), V(1)));
-    EXPECT_FAIL(node(IR_OP_DFT, 1), "does not implement", ten(DT_F32, 3, SH(1, 2, 1), V(1, 2)));
+    EXPECT_FAIL(node(IR_OP_COL2IM, 1), "does not implement", ten(DT_F32, 3, SH(1, 2, 1), V(1, 2)),
+                teni(DT_I64, 1, SH(2), I(1, 1)), teni(DT_I64, 1, SH(2), I(1, 1)));
     /* absurd sizes fail before anything is allocated */
     size_t before = m2c_arena_bytes(g->arena);
     EXPECT_FAIL(node(IR_OP_CONSTANT_OF_SHAPE, 1), "limit", teni(DT_I64, 1, SH(2), I(1 << 20, 1 << 20)));
@@ -797,6 +830,7 @@ int main(void)
     test_linalg();
     test_norms();
     test_attention();
+    test_spectral();
     test_conv_pool();
     test_resize();
     test_failures();
