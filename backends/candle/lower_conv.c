@@ -7,8 +7,11 @@
  * conv_taps helper does one multiply-add per kernel tap over the whole tensor.  It also takes the shapes
  * candle has no kernel for (per-axis strides or dilations in 2-D, three or more spatial axes).
  *
- * ConvTranspose runs with padding 0 and output_padding 0 (candle's fast col2im path) and crops the result
- * with narrow, zero-extending it where output_padding or output_shape reach past the full result.
+ * ConvTranspose computes the full (unpadded) result and crops it with narrow, zero-extending it where
+ * output_padding or output_shape reach past it: 1-D through the conv_transpose1d helper (one GEMM and a
+ * fold of the taps; candle 0.11's CPU conv_transpose1d is wrong for batches > 1), 2-D on candle's
+ * conv_transpose2d (one call per group), per-axis strides or dilations and 3-D as a convolution of the
+ * zero-spread input with the flipped kernel.
  */
 #include "lower_nn.h"
 
@@ -142,8 +145,9 @@ bool cg_lower_conv_transpose(CgFn *f, const IrNode *n)
     const char *full_t = cg_fresh(f, "conv_t");
     bool uniform = ns <= 2 && all_equal(stride, ns) && all_equal(dil, ns);
     if (ns == 1) {
-        cg_stmt(f, "let %s = %s.conv_transpose1d(&%s, 0, 0, %lld, %lld, %lld)?;", full_t, xs, wt, (long long)stride[0],
-                (long long)dil[0], (long long)group);
+        cg_stmt(f, "let %s = %s(%s, %s, %lld, %lld, %lld)?;", full_t, cg_helper(f, CG_HELPER_CONV_TRANSPOSE1D),
+                cg_nn_arg(f, cg_in(f, n, 0)), cg_nn_arg(f, cg_in(f, n, 1)), (long long)stride[0], (long long)dil[0],
+                (long long)group);
     } else if (uniform && group == 1) {
         cg_stmt(f, "let %s = %s.conv_transpose2d(&%s, 0, 0, %lld, %lld)?;", full_t, xs, wt, (long long)stride[0],
                 (long long)dil[0]);
