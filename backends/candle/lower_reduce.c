@@ -3,8 +3,8 @@
  *
  * Axes that are constants become candle's own reductions (a tuple of dims, keepdim variants) written
  * inline.  What candle lacks comes from Rust snippets: a product (reduce_prod), a max-shifted
- * log-sum-exp, a scan for CumSum, TopK with ONNX's tie order, and reductions whose axes are a tensor
- * known only at run time (reduce_axes). */
+ * log-sum-exp, ArgMax/ArgMin with ONNX's tie order on every device, a scan for CumSum, TopK, and
+ * reductions whose axes are a tensor known only at run time (reduce_axes). */
 #include "lower_reduce.h"
 
 #include <math.h>
@@ -246,27 +246,15 @@ static bool reduce(CgFn *f, const IrNode *n)
 
 /* --- ArgMax / ArgMin ----------------------------------------------------------------------------------- */
 
-/* candle's argmax/argmin return the first extreme index (u32); select_last_index flips the axis and maps
- * the index back, n - 1 - i. */
+/* arg_extreme: candle's argmax on the CPU, an exact first/last position search elsewhere (candle's CUDA
+ * argmax breaks ties by thread, not by position). */
 static bool argminmax(CgFn *f, const IrNode *n)
 {
     const IrValue *in = ir_val(f->g, n->in[0]);
     int axis = norm_axis(ir_attr_int(n, "axis", 0), in->rank);
-    bool keep = ir_attr_int(n, "keepdims", 1) != 0;
-    const char *m = n->op == IR_OP_ARGMAX ? "argmax" : "argmin";
-    const char *x = cg_in(f, n, 0), *y;
-    if (!ir_attr_int(n, "select_last_index", 0)) {
-        cg_stmt(f, "let %s = %s.%s%s(%d)?.to_dtype(DType::I64)?;", cg_out(f, n, 0), x, m, keep ? "_keepdim" : "", axis);
-        return true;
-    }
-    const char *flipped = cg_fresh(f, "flipped");
-    cg_stmt(f, "let %s = %s.flip(&[%d])?.%s%s(%d)?.to_dtype(DType::I64)?;", flipped, x, axis, m, keep ? "_keepdim" : "", axis);
-    y = cg_out(f, n, 0);
-    int64_t len;
-    if (ir_dim_const_value(f->g, in->dims[axis], &len))
-        cg_stmt(f, "let %s = %s.affine(-1.0, %s)?;", y, flipped, cg_f64(f->a, (double)(len - 1)));
-    else
-        cg_stmt(f, "let %s = %s.affine(-1.0, (%s - 1) as f64)?;", y, flipped, cg_dim(f, in->dims[axis]));
+    cg_stmt(f, "let %s = %s(%s, %d, %s, %s, %s)?;", cg_out(f, n, 0), cg_helper(f, CG_HELPER_ARG_EXTREME),
+            cg_in_ref(f, n, 0), axis, n->op == IR_OP_ARGMAX ? "true" : "false",
+            ir_attr_int(n, "select_last_index", 0) ? "true" : "false", ir_attr_int(n, "keepdims", 1) ? "true" : "false");
     return true;
 }
 

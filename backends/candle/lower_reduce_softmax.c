@@ -49,11 +49,12 @@ bool cg_lower_softmax(CgFn *f, const IrNode *n)
         m2c_buf_puts(&shape, "(");
         for (int i = 0; i < r; i++) m2c_buf_printf(&shape, "%s%s", i ? ", " : "", i == ax ? cg_dim(f, len) : "1");
         m2c_buf_puts(&shape, r == 1 ? ",)" : ")");
-        cg_stmt(f, "let %s = %s.argmax_keepdim(%d)?;", idx, src, ax);
         int64_t c;
-        const char *end = ir_dim_const_value(f->g, len, &c) ? m2c_sprintf(f->a, "%lldu32", (long long)c)
-                                                           : m2c_sprintf(f->a, "%s as u32", cg_dim(f, len));
-        cg_stmt(f, "let %s = Tensor::arange(0u32, %s, %s.device())?.reshape(%s)?;", pos, end, src, shape.s);
+        const char *end = ir_dim_const_value(f->g, len, &c) ? m2c_sprintf(f->a, "%lldi64", (long long)c)
+                                                           : m2c_sprintf(f->a, "%s as i64", cg_dim(f, len));
+        cg_stmt(f, "let %s = %s(%s, %d, true, false, true)?;", idx, cg_helper(f, CG_HELPER_ARG_EXTREME),
+                coerce ? m2c_sprintf(f->a, "&%s", src) : cg_in_ref(f, n, 0), ax);
+        cg_stmt(f, "let %s = Tensor::arange(0i64, %s, %s.device())?.reshape(%s)?;", pos, end, src, shape.s);
         cg_stmt(f, "let %s = %s.broadcast_eq(&%s)?.to_dtype(%s.dtype())?;", res, pos, idx, src);
         m2c_buf_free(&shape);
         break;

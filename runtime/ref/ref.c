@@ -73,6 +73,7 @@ static bool dispatch(RefCx *c)
     case IR_OP_GROUP_NORM: return ref_group_norm(c);
     case IR_OP_CONV: return ref_conv(c);
     case IR_OP_CONV_TRANSPOSE: return ref_conv_transpose(c);
+    case IR_OP_COL2IM: return ref_col2im(c);
     case IR_OP_AVERAGE_POOL: case IR_OP_MAX_POOL: return ref_pool(c);
     case IR_OP_GLOBAL_AVERAGE_POOL: case IR_OP_GLOBAL_MAX_POOL: return ref_global_pool(c);
     case IR_OP_RESIZE: return ref_resize(c);

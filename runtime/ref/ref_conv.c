@@ -1,5 +1,5 @@
 /* runtime/ref/ref_conv.c — sliding windows and resampling: Conv, ConvTranspose (any spatial rank, groups,
- * dilations, pads, auto_pad), AveragePool, MaxPool (with indices), GlobalAveragePool, GlobalMaxPool, and
+ * dilations, pads, auto_pad), Col2Im, AveragePool, MaxPool (with indices), GlobalAveragePool, GlobalMaxPool, and
  * Resize (nearest, linear and cubic, every coordinate transformation; not antialias).
  *
  * Output sizes follow the ONNX formulas; pooling with ceil_mode drops a last window that would start in the
@@ -236,6 +236,64 @@ bool ref_conv_transpose(RefCx *c)
     for (uint64_t j = 0; j < y->numel; j++) ref_put(y, j, acc[j] + (b ? ref_get(b, (j / osz) % (uint64_t)M) : 0));
     free(fx);
     free(fw);
+    free(acc);
+    ref_set_out(c, 0, y);
+    return true;
+}
+
+/* Col2Im: the blocks of (N, C*prod(block), L) summed back into images (N, C, image...), the inverse of the
+ * im2col unfolding that a Conv with these strides, dilations and pads would read. */
+bool ref_col2im(RefCx *c)
+{
+    const IrTensor *x = ref_need(c, 0), *ti = ref_need(c, 1), *tb = ref_need(c, 2);
+    int64_t img[IR_MAX_RANK], blk[IR_MAX_RANK], str[IR_MAX_RANK], dil[IR_MAX_RANK], pads[2 * IR_MAX_RANK];
+    uint32_t k, kb;
+    if (!x || !ti || !tb || !ref_ints(c, ti, img, IR_MAX_RANK - 2, &k) || !ref_ints(c, tb, blk, IR_MAX_RANK - 2, &kb))
+        return false;
+    if (!ref_is_float(x->dtype) || x->rank != 3 || k != kb || k == 0)
+        return ref_fail(c, "Col2Im expects float (N, C*prod(block), L) and image/block shapes of one length");
+    int ik = (int)k;
+    if (!attr_vec(c, "strides", ik, 1, str) || !attr_vec(c, "dilations", ik, 1, dil) || !attr_vec(c, "pads", 2 * ik, 0, pads))
+        return false;
+    int64_t outs[IR_MAX_RANK], shape[IR_MAX_RANK] = {x->shape[0], 0};
+    uint64_t nblk = 1, L = 1;
+    for (int d = 0; d < ik; d++) {
+        if (!in_range(img[d], 1) || !in_range(blk[d], 1) || !in_range(str[d], 1) || !in_range(dil[d], 1) ||
+            !in_range(pads[d], 0) || !in_range(pads[d + ik], 0))
+            return ref_fail(c, "Col2Im: bad image, block, strides, dilations or pads");
+        int64_t num = img[d] + pads[d] + pads[d + ik] - ((blk[d] - 1) * dil[d] + 1);
+        if (num < 0) return ref_fail(c, "Col2Im: the block is larger than the padded image");
+        outs[d] = num / str[d] + 1;
+        nblk *= (uint64_t)blk[d];
+        L *= (uint64_t)outs[d];
+        shape[d + 2] = img[d];
+    }
+    if ((uint64_t)x->shape[1] % nblk || (uint64_t)x->shape[2] != L)
+        return ref_fail(c, "Col2Im: input (%lld, %lld) does not match the blocks", (long long)x->shape[1], (long long)x->shape[2]);
+    shape[1] = x->shape[1] / (int64_t)nblk;
+    IrTensor *y = ref_new(c, x->dtype, ik + 2, shape);
+    double *acc = y ? ref_scratch(c, y->numel, sizeof *acc) : NULL;
+    if (!acc) return false;
+    int64_t istr[IR_MAX_RANK];
+    ref_strides(ik, img, istr);
+    uint64_t planes = (uint64_t)(shape[0] * shape[1]), isz = prod(img, ik), at = 0;
+    for (uint64_t pl = 0; pl < planes; pl++) {
+        int64_t kk[IR_MAX_RANK] = {0};
+        for (uint64_t kp = 0; kp < nblk; kp++, odometer(kk, blk, ik)) {
+            int64_t o[IR_MAX_RANK] = {0};
+            for (uint64_t l = 0; l < L; l++, odometer(o, outs, ik), at++) {
+                int64_t off = 0;
+                bool inside = true;
+                for (int d = 0; d < ik && inside; d++) {
+                    int64_t p = o[d] * str[d] - pads[d] + kk[d] * dil[d];
+                    inside = p >= 0 && p < img[d];
+                    off += p * istr[d];
+                }
+                if (inside) acc[pl * isz + (uint64_t)off] += ref_get(x, at);
+            }
+        }
+    }
+    for (uint64_t i = 0; i < y->numel; i++) ref_put(y, i, acc[i]);
     free(acc);
     ref_set_out(c, 0, y);
     return true;

@@ -127,6 +127,7 @@ bool ref_stft(RefCx *c);
 /* ref_conv.c */
 bool ref_conv(RefCx *c);
 bool ref_conv_transpose(RefCx *c);
+bool ref_col2im(RefCx *c);
 bool ref_pool(RefCx *c);              /* AveragePool, MaxPool */
 bool ref_global_pool(RefCx *c);
 bool ref_resize(RefCx *c);
