@@ -31,8 +31,11 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     bool causal = ir_attr_int(n, "is_causal", 0) != 0;
     int64_t mode = ir_attr_int(n, "qk_matmul_output_mode", 0);
     double softcap = ir_attr_float(n, "softcap", 0.0);
-    if (ir_attr(n, "left_window_size") || ir_attr(n, "right_window_size"))
-        return cg_unsupported(f, n, "sliding-window attention (opset 25) is not lowered");
+    /* opset 25's sliding window: keys more than `left` before / `right` after the query's position are
+     * masked (-1: unbounded); is_causal caps `right` at 0 */
+    int64_t left = ir_attr_int(n, "left_window_size", -1), right = ir_attr_int(n, "right_window_size", -1);
+    if (causal && (right < 0 || right > 0)) right = 0;
+    bool window = left >= 0 || right >= 0;
     IrDim batch = q->dims[0], sq, skv, hq, hkv, dq;
     const char *qh, *kh, *vh;   /* receivers */
     const char *qr, *kr0, *vr0;  /* the same as &Tensor arguments */
@@ -116,7 +119,7 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     IrDim sshape[4] = {batch, hq, sq, total};
     const char *shape = cg_shape(f, 4, sshape);
     const char *neg = NULL;
-    if ((mask != IR_NONE && cg_nn_val(f, mask)->dtype == DT_BOOL) || causal) {
+    if ((mask != IR_NONE && cg_nn_val(f, mask)->dtype == DT_BOOL) || window) {
         neg = cg_fresh(f, "neg_inf");
         cg_stmt(f, "let %s = Tensor::new(f32::NEG_INFINITY, %s.device())?.to_dtype(%s.dtype())?.broadcast_as(%s)?;", neg,
                 scores, scores, shape);
@@ -139,18 +142,27 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
             cg_stmt(f, "let %s = %s.broadcast_add(%s)?;", ms, scores, cg_nn_arg(f, m));
         scores = ms;
     }
-    if (causal) {
-        /* query i (after `past` cached keys) sees keys 0 ..= past + i */
-        const char *rows = cg_fresh(f, "rows"), *cols = cg_fresh(f, "cols"), *future = cg_fresh(f, "future");
-        cg_stmt(f, "let %s = Tensor::arange(%s, %s, %s.device())?.reshape((%s, 1))?;", rows,
-                cg_nn_dim_as(f, past_len, "u32"), cg_nn_dim_as(f, ir_dim_add(f->g, past_len, sq), "u32"), scores,
-                cg_dim(f, sq));
-        cg_stmt(f, "let %s = Tensor::arange(0u32, %s, %s.device())?.reshape((1, %s))?;", cols,
-                cg_nn_dim_as(f, total, "u32"), scores, cg_dim(f, total));
-        cg_stmt(f, "let %s = %s.broadcast_gt(&%s)?;", future, cols, rows);
-        const char *cs = cg_fresh(f, "masked");
-        cg_stmt(f, "let %s = %s.broadcast_as(%s)?.where_cond(&%s, &%s)?;", cs, future, shape, neg, scores);
-        scores = cs;
+    if (window) {
+        /* query i sits at position past + i: it sees keys past + i - left ..= past + i + right (causal: right 0) */
+        const char *cols = cg_fresh(f, "cols");
+        cg_stmt(f, "let %s = Tensor::arange(0i64, %s, %s.device())?.reshape((1, %s))?;", cols,
+                cg_nn_dim_as(f, total, "i64"), scores, cg_dim(f, total));
+        for (int side = 0; side < 2; side++) {
+            int64_t w = side == 0 ? right : left;
+            if (w < 0) continue;
+            /* the last (side 0) or first (side 1) visible key of each query */
+            IrDim from = ir_dim_add(f->g, past_len, ir_dim_const(f->g, side == 0 ? w : -w));
+            const char *edge = cg_fresh(f, side == 0 ? "last_key" : "first_key");
+            cg_stmt(f, "let %s = Tensor::arange(%s, %s, %s.device())?.reshape((%s, 1))?;", edge,
+                    cg_nn_dim_as(f, from, "i64"), cg_nn_dim_as(f, ir_dim_add(f->g, from, sq), "i64"), scores,
+                    cg_dim(f, sq));
+            const char *out = cg_fresh(f, side == 0 ? "future" : "distant");
+            if (side == 0) cg_stmt(f, "let %s = %s.broadcast_gt(&%s)?;", out, cols, edge);
+            else cg_stmt(f, "let %s = %s.broadcast_gt(&%s)?;", out, edge, cols);
+            const char *cs = cg_fresh(f, "masked");
+            cg_stmt(f, "let %s = %s.broadcast_as(%s)?.where_cond(&%s, &%s)?;", cs, out, shape, neg, scores);
+            scores = cs;
+        }
     }
     const char *qk_masked = scores;
     IrDType sm_t = t;
