@@ -21,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Folding is for shape math and weight layout, not for running the model at compile time: a node needing
+ * more multiply-adds than this (two large constant matrices multiplied, say) stays a node. */
+#define FOLD_MAX_WORK 1e8
+
 typedef struct {
     IrGraph *g;
     uint32_t *uses;     /* per value: input slots of live nodes reading it, plus graph output slots */
@@ -211,6 +215,7 @@ static KonstResult fold_konst(Fold *f, uint32_t n)
     RefStatus st = {0};
     /* A Constant node's value is already in the model: folding it adds nothing. */
     st.max_bytes = node->op == IR_OP_CONSTANT ? 0 : dead_bytes > FOLD_SMALL_BYTES ? dead_bytes : FOLD_SMALL_BYTES;
+    st.max_work = FOLD_MAX_WORK;
     ok = ok && ref_eval(g, node, in, out, &st);
     KonstResult res = ok ? KONST_FOLDED : KONST_UNKNOWN;
     for (uint32_t i = 0; ok && i < node->nout; i++)

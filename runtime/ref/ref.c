@@ -91,7 +91,7 @@ bool ref_eval(IrGraph *g, const IrNode *n, const IrTensor *const *in, IrTensor *
     RefStatus local = {0};
     if (!st) st = &local;
     st->why[0] = 0;
-    RefCx c = {g, n, in, out, st->max_bytes ? st->max_bytes : REF_MAX_BYTES, st};
+    RefCx c = {g, n, in, out, st->max_bytes ? st->max_bytes : REF_MAX_BYTES, st->max_work > 0 ? st->max_work : INFINITY, st};
     for (uint32_t i = 0; i < n->nout; i++) out[i] = NULL;
     if (n->op >= IR_OP_COUNT) return ref_fail(&c, "unknown op %s", n->op_type ? n->op_type : "?");
     const IrOpInfo *info = &ir_op_info[n->op];
@@ -205,6 +205,12 @@ void *ref_scratch(RefCx *c, uint64_t n, size_t esz)
     void *p = calloc(bytes ? (size_t)bytes : 1, 1);
     if (!p) ref_fail(c, "%s: out of memory", ir_op_name(c->n->op));
     return p;
+}
+
+bool ref_work(RefCx *c, double steps)
+{
+    if (steps <= c->work) return true;
+    return ref_fail(c, "%s: %.3g steps of work exceed the limit of %.3g", ir_op_name(c->n->op), steps, c->work);
 }
 
 bool ref_axis(RefCx *c, int64_t axis, int rank, int *out)

@@ -9,7 +9,8 @@
  *
  * It never guesses: an op, dtype or attribute combination it does not implement, an input that is invalid
  * for the op (index out of range, shapes that do not broadcast), or a result larger than the caller's
- * limit makes it return false with a one-line reason, before allocating the result.
+ * limits (bytes of output, steps of work) makes it return false with a one-line reason, before allocating
+ * the result or starting the work.
  */
 #ifndef REF_H
 #define REF_H
@@ -21,6 +22,7 @@ enum { REF_WHY_MAX = 200 };
 
 typedef struct {
     uint64_t max_bytes;           /* refuse when the outputs together need more; 0: REF_MAX_BYTES */
+    double max_work;              /* refuse nodes needing more multiply-adds (or like steps); 0: no limit */
     char why[REF_WHY_MAX];        /* after a false return: why the node was not evaluated */
 } RefStatus;
 

@@ -87,6 +87,7 @@ bool ref_attention(RefCx *c)
     double softcap = ir_attr_float(c->n, "softcap", 0.0);
     int64_t mode = ir_attr_int(c->n, "qk_matmul_output_mode", 0);
     if (mode < 0 || mode > 3) return ref_fail(c, "Attention: qk_matmul_output_mode %lld", (long long)mode);
+    if (!ref_work(c, (double)B * (double)Hq * (double)Sq * (double)T * (double)(D + Dv))) return false;
     /* outputs */
     int64_t yshape[4], kshape[4] = {B, Hk, T, D}, vshape[4] = {B, Hk, T, Dv}, sshape[4] = {B, Hq, Sq, T};
     if (q->rank == 4) yshape[0] = B, yshape[1] = Hq, yshape[2] = Sq, yshape[3] = Dv;

@@ -112,6 +112,8 @@ bool ref_conv(RefCx *c)
     if (!window_init(c, x, wt->shape + 2, false, &w)) return false;
     int64_t shape[IR_MAX_RANK] = {N, M};
     memcpy(shape + 2, w.out, (size_t)w.k * sizeof *w.out);
+    if (!ref_work(c, (double)N * (double)M * (double)prod(w.out, w.k) * (double)(C / G) * (double)prod(w.kernel, w.k)))
+        return false;
     IrTensor *y = ref_new(c, x->dtype, x->rank, shape);
     if (!y) return false;
     double *fx = ref_to_f64(c, x), *fw = fx ? ref_to_f64(c, wt) : NULL;
@@ -199,6 +201,7 @@ bool ref_conv_transpose(RefCx *c)
     }
     int64_t shape[IR_MAX_RANK] = {N, M};
     memcpy(shape + 2, out, (size_t)k * sizeof *out);
+    if (!ref_work(c, (double)N * (double)C * (double)prod(in, k) * (double)prod(kern, k) * (double)Mg)) return false;
     IrTensor *y = ref_new(c, x->dtype, x->rank, shape);
     if (!y) return false;
     double *fx = ref_to_f64(c, x), *fw = fx ? ref_to_f64(c, wt) : NULL, *acc = fw ? ref_scratch(c, y->numel, sizeof *acc) : NULL;
@@ -271,6 +274,7 @@ bool ref_col2im(RefCx *c)
     if ((uint64_t)x->shape[1] % nblk || (uint64_t)x->shape[2] != L)
         return ref_fail(c, "Col2Im: input (%lld, %lld) does not match the blocks", (long long)x->shape[1], (long long)x->shape[2]);
     shape[1] = x->shape[1] / (int64_t)nblk;
+    if (!ref_work(c, (double)x->numel)) return false;
     IrTensor *y = ref_new(c, x->dtype, ik + 2, shape);
     double *acc = y ? ref_scratch(c, y->numel, sizeof *acc) : NULL;
     if (!acc) return false;
@@ -318,6 +322,8 @@ bool ref_pool(RefCx *c)
     if (order != 0 && (order != 1 || k != 2)) return ref_fail(c, "MaxPool: storage_order %lld", (long long)order);
     int64_t shape[IR_MAX_RANK] = {x->shape[0], x->shape[1]};
     memcpy(shape + 2, w.out, (size_t)k * sizeof *w.out);
+    if (!ref_work(c, (double)x->shape[0] * (double)x->shape[1] * (double)prod(w.out, k) * (double)prod(w.kernel, k)))
+        return false;
     IrTensor *y = ref_new(c, x->dtype, x->rank, shape);
     IrTensor *ind = y && is_max && c->n->nout > 1 ? ref_new(c, DT_I64, x->rank, shape) : NULL;
     if (!y || (is_max && c->n->nout > 1 && !ind)) return false;
@@ -526,6 +532,9 @@ bool ref_resize(RefCx *c)
                 out[a] = (int64_t)roundf((float)x->shape[a] * common);   /* round half away, as the spec's round_int */
             }
     }
+    double outn = 1;
+    for (int i = 0; i < r; i++) outn *= (double)out[i];
+    if (!ref_work(c, outn * pow(mode == RS_CUBIC ? 4 : mode == RS_LINEAR ? 2 : 1, r))) return false;
     double extrap = ir_attr_float(c->n, "extrapolation_value", 0.0);
     float ca = (float)ir_attr_float(c->n, "cubic_coeff_a", -0.75);
     bool exclude = ir_attr_int(c->n, "exclude_outside", 0) != 0;

@@ -8,9 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Direct transforms cost length x bins per row; beyond this many steps the evaluator declines. */
-#define WORK_MAX 1e11
-
 /* exp(-2*pi*i*j/n) for j < n. */
 static bool roots(RefCx *c, int64_t n, double **re, double **im)
 {
@@ -100,7 +97,7 @@ bool ref_dft(RefCx *c)
     uint64_t outer = 1, inner = 1;
     for (int i = 0; i < a; i++) outer *= (uint64_t)x->shape[i];
     for (int i = a + 1; i < r - 1; i++) inner *= (uint64_t)x->shape[i];
-    if ((double)outer * (double)inner * (double)n * (double)nout > WORK_MAX) return ref_fail(c, "DFT: too much work");
+    if (!ref_work(c, (double)outer * (double)inner * (double)n * (double)nout)) return false;
     int64_t cx = cplx ? 2 : 1, cy = irfft ? 1 : 2, buf = len > n ? len : n;
     double *wr, *wi, *v = ref_scratch(c, 6 * (uint64_t)(buf > nout ? buf : nout), sizeof *v);
     if (!v) return false;
@@ -155,7 +152,7 @@ bool ref_stft(RefCx *c)
     if (fl <= 0 || fl > L || wlen <= 0 || wlen > L) return ref_fail(c, "STFT: frame length %lld for %lld samples", (long long)fl, (long long)L);
     bool cplx = x->shape[2] == 2, onesided = ir_attr_int(c->n, "onesided", 1) != 0;
     int64_t frames = 1 + (L - fl) / step, bins = onesided ? fl / 2 + 1 : fl;
-    if ((double)B * (double)frames * (double)bins * (double)wlen > WORK_MAX) return ref_fail(c, "STFT: too much work");
+    if (!ref_work(c, (double)B * (double)frames * (double)bins * (double)wlen)) return false;
     int64_t shape[4] = {B, frames, bins, 2};
     IrTensor *y = ref_new(c, x->dtype, 4, shape);
     if (!y) return false;

@@ -13,6 +13,7 @@ typedef struct {
     const IrTensor *const *in;
     IrTensor **out;
     uint64_t budget;         /* output bytes still allowed */
+    double work;             /* multiply-adds (or like steps) allowed */
     RefStatus *st;
 } RefCx;
 
@@ -26,6 +27,7 @@ IrTensor *ref_new(RefCx *c, IrDType t, int rank, const int64_t *shape);   /* zer
 IrTensor *ref_view(RefCx *c, const IrTensor *src, int rank, const int64_t *shape);   /* same bytes */
 void ref_set_out(RefCx *c, uint32_t i, IrTensor *t);                 /* ignored when the node has no slot i */
 void *ref_scratch(RefCx *c, uint64_t n, size_t esz);                 /* malloc'd, NULL after ref_fail */
+bool ref_work(RefCx *c, double steps);                               /* false after ref_fail when over the limit */
 bool ref_axis(RefCx *c, int64_t axis, int rank, int *out);           /* [-rank, rank) -> [0, rank) */
 /* An integer tensor's contents (axes, pads, shapes...), at most max of them. */
 bool ref_ints(RefCx *c, const IrTensor *t, int64_t *out, uint32_t max, uint32_t *n);

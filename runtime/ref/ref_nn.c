@@ -43,10 +43,11 @@ bool ref_matmul(RefCx *c)
     }
     if (a->rank >= 2) shape[r++] = M;
     if (b->rank >= 2) shape[r++] = N;
-    IrTensor *y = ref_new(c, a->dtype, r, shape);
-    if (!y) return false;
     uint64_t batches = 1;
     for (int i = 0; i < br; i++) batches *= (uint64_t)shape[i];
+    if (!ref_work(c, (double)batches * (double)M * (double)N * (double)K)) return false;
+    IrTensor *y = ref_new(c, a->dtype, r, shape);
+    if (!y) return false;
     bool isf = ref_is_float(a->dtype);
     double *fa = isf ? ref_to_f64(c, a) : NULL, *fb = isf && fa ? ref_to_f64(c, b) : NULL;
     if (isf && !fb) {
@@ -100,6 +101,7 @@ bool ref_gemm(RefCx *c)
     }
     if (!ref_is_float(a->dtype)) return ref_fail(c, "Gemm on %s is not supported", ir_dtype_name(a->dtype));
     int64_t shape[2] = {M, N};
+    if (!ref_work(c, (double)M * (double)N * (double)K)) return false;
     IrTensor *y = ref_new(c, a->dtype, 2, shape);
     if (!y) return false;
     double *fa = ref_to_f64(c, a), *fb = fa ? ref_to_f64(c, b) : NULL;
@@ -239,6 +241,7 @@ bool ref_einsum(RefCx *c)
     for (int i = 0; i < nloops; i++)
         if (__builtin_mul_overflow(iters, (uint64_t)size[loops[i]], &iters) || iters > EIN_MAX_ITERS)
             return ref_fail(c, "Einsum: too much work for the reference evaluator");
+    if (!ref_work(c, (double)iters * nop)) return false;
     IrTensor *y = ref_new(c, ops[0]->dtype, out->n, oshape);
     if (!y) return false;
     int64_t str[EIN_MAX_OPS + 1][EIN_MAX_LABELS];

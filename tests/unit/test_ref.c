@@ -803,6 +803,15 @@ static void test_failures(void)
     in[1] = teni(DT_I64, 1, SH(1), I(5));
     CHECK(!ref_eval(g, n, in, out, &small) && strstr(small.why, "16-byte"));
     CHECK(ref_eval(g, n, in, out, NULL));    /* no status: the default limit */
+    /* a caller's work limit: a 64x64 by 64x64 MatMul is 262144 multiply-adds */
+    n = node(IR_OP_MATMUL, 1);
+    n->nin = 2;
+    n->in = m2c_alloc_array(g->arena, 2, sizeof *n->in);
+    RefStatus lazy = {.max_work = 1e5};
+    in[0] = in[1] = ten(DT_F32, 2, SH(64, 64), NULL);
+    CHECK(!ref_eval(g, n, in, out, &lazy) && strstr(lazy.why, "work"));
+    lazy.max_work = 1e6;
+    CHECK(ref_eval(g, n, in, out, &lazy));
     /* missing required input, wrong arity, string tensors */
     EXPECT_FAIL(node(IR_OP_WHERE, 1), "missing", ten(DT_BOOL, 0, NULL, V(1)), NULL, ten(DT_F32, 0, NULL, V(1)));
     EXPECT_FAIL(node(IR_OP_ADD, 1), "inputs", ten(DT_F32, 0, NULL, V(1)));
