@@ -84,14 +84,22 @@ static bool const_shape(IrGraph *g, const IrValue *val, int64_t *shape, uint64_t
     return true;
 }
 
+/* Known symbolic contents that match the value's concrete shape, every dim valid. */
+static bool symval_usable(IrGraph *g, const IrValue *val, int64_t *shape)
+{
+    uint64_t numel;
+    if (!val->symval || val->konst || !const_shape(g, val, shape, &numel) || numel != val->symval_n) return false;
+    for (uint32_t i = 0; i < val->symval_n; i++)
+        if (val->symval[i] == IR_DIM_INVALID) return false;
+    return true;
+}
+
 /* A symval whose dims are all numbers, as a tensor of the value's dtype and shape; NULL otherwise. */
 static IrTensor *symval_tensor(IrGraph *g, uint32_t v)
 {
     const IrValue *val = ir_val(g, v);
     int64_t shape[IR_MAX_RANK], c;
-    uint64_t numel;
-    if (!val->symval || !ir_dtype_supported(val->dtype) || val->dtype == DT_STRING) return NULL;
-    if (!const_shape(g, val, shape, &numel) || numel != val->symval_n) return NULL;
+    if (!ir_dtype_supported(val->dtype) || val->dtype == DT_STRING || !symval_usable(g, val, shape)) return NULL;
     for (uint32_t i = 0; i < val->symval_n; i++)
         if (!ir_dim_const_value(g, val->symval[i], &c)) return NULL;
     IrTensor *t = ir_tensor_new(g, val->dtype, val->rank, shape);
@@ -257,10 +265,8 @@ static bool fold_symval(Fold *f, uint32_t n)
     for (uint32_t i = 0; i < node->nout; i++) {
         uint32_t o = node->out[i];
         if (o == IR_NONE || uses(f, o) == 0) continue;
-        const IrValue *val = ir_val(g, o);
         int64_t shape[IR_MAX_RANK];
-        uint64_t numel;
-        if (!val->symval || val->konst || !const_shape(g, val, shape, &numel) || numel != val->symval_n) {
+        if (!symval_usable(g, ir_val(g, o), shape)) {
             all = false;
             continue;
         }
