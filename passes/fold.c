@@ -25,6 +25,8 @@
  * more multiply-adds than this (two large constant matrices multiplied, say) stays a node. */
 #define FOLD_MAX_WORK 1e8
 
+/* Use counts are kept up to date as nodes fold (ir_fill_uses would rebuild arena arrays after every rewrite,
+ * and the next node's decision needs the counts as they are now). */
 typedef struct {
     IrGraph *g;
     uint32_t *uses;     /* per value: input slots of live nodes reading it, plus graph output slots */
