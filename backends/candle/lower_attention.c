@@ -26,8 +26,7 @@ static const char *to_heads(CgFn *f, const char *x, IrDim b, IrDim s, int64_t h,
 bool cg_lower_attention(CgFn *f, const IrNode *n)
 {
     const IrValue *q = cg_nn_val(f, n->in[0]), *k = cg_nn_val(f, n->in[1]), *v = cg_nn_val(f, n->in[2]);
-    if (n->nin > 6 && n->in[6] != IR_NONE) return cg_unsupported(f, n, "nonpad_kv_seqlen (opset 24) is not lowered");
-    uint32_t mask = ir_input(n, 3), past_k = ir_input(n, 4), past_v = ir_input(n, 5);
+    uint32_t mask = ir_input(n, 3), past_k = ir_input(n, 4), past_v = ir_input(n, 5), nonpad = ir_input(n, 6);
     bool causal = ir_attr_int(n, "is_causal", 0) != 0;
     int64_t mode = ir_attr_int(n, "qk_matmul_output_mode", 0);
     double softcap = ir_attr_float(n, "softcap", 0.0);
@@ -36,6 +35,9 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     int64_t left = ir_attr_int(n, "left_window_size", -1), right = ir_attr_int(n, "right_window_size", -1);
     if (causal && (right < 0 || right > 0)) right = 0;
     bool window = left >= 0 || right >= 0;
+    /* opset 24's nonpad_kv_seqlen (per batch, valid keys of a static cache): keys past it are masked, and
+     * without past_key the queries are the last ones before it (their offset is nonpad - q_len) */
+    bool batch_offset = nonpad != IR_NONE && past_k == IR_NONE;
     IrDim batch = q->dims[0], sq, skv, hq, hkv, dq;
     const char *qh, *kh, *vh;   /* receivers */
     const char *qr, *kr0, *vr0;  /* the same as &Tensor arguments */
@@ -119,7 +121,7 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     IrDim sshape[4] = {batch, hq, sq, total};
     const char *shape = cg_shape(f, 4, sshape);
     const char *neg = NULL;
-    if ((mask != IR_NONE && cg_nn_val(f, mask)->dtype == DT_BOOL) || window) {
+    if ((mask != IR_NONE && cg_nn_val(f, mask)->dtype == DT_BOOL) || window || nonpad != IR_NONE) {
         neg = cg_fresh(f, "neg_inf");
         cg_stmt(f, "let %s = Tensor::new(f32::NEG_INFINITY, %s.device())?.to_dtype(%s.dtype())?.broadcast_as(%s)?;", neg,
                 scores, scores, shape);
@@ -147,22 +149,50 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
         const char *cols = cg_fresh(f, "cols");
         cg_stmt(f, "let %s = Tensor::arange(0i64, %s, %s.device())?.reshape((1, %s))?;", cols,
                 cg_nn_dim_as(f, total, "i64"), scores, cg_dim(f, total));
+        const char *np = NULL;
+        if (batch_offset) {
+            np = cg_fresh(f, "nonpad");
+            cg_stmt(f, "let %s = %s.to_dtype(DType::I64)?.reshape((%s, 1, 1))?;", np, cg_v(f, nonpad), cg_dim(f, batch));
+        }
         for (int side = 0; side < 2; side++) {
             int64_t w = side == 0 ? right : left;
             if (w < 0) continue;
-            /* the last (side 0) or first (side 1) visible key of each query */
-            IrDim from = ir_dim_add(f->g, past_len, ir_dim_const(f->g, side == 0 ? w : -w));
+            /* the last (side 0) or first (side 1) visible key of each query: (q_seq, 1), or (batch, q_seq, 1)
+             * when the offset is per batch */
             const char *edge = cg_fresh(f, side == 0 ? "last_key" : "first_key");
-            cg_stmt(f, "let %s = Tensor::arange(%s, %s, %s.device())?.reshape((%s, 1))?;", edge,
-                    cg_nn_dim_as(f, from, "i64"), cg_nn_dim_as(f, ir_dim_add(f->g, from, sq), "i64"), scores,
-                    cg_dim(f, sq));
+            if (batch_offset) {
+                cg_stmt(f, "let %s = Tensor::arange(0i64, %s, %s.device())?.reshape((1, %s, 1))?"
+                           ".broadcast_add(&%s.broadcast_sub(&Tensor::new(%s - %lld, %s.device())?)?)?;",
+                        edge, cg_nn_dim_as(f, sq, "i64"), scores, cg_dim(f, sq), np, cg_nn_dim_as(f, sq, "i64"),
+                        (long long)(side == 0 ? w : -w), scores);
+            } else {
+                IrDim from = ir_dim_add(f->g, past_len, ir_dim_const(f->g, side == 0 ? w : -w));
+                cg_stmt(f, "let %s = Tensor::arange(%s, %s, %s.device())?.reshape((%s, 1))?;", edge,
+                        cg_nn_dim_as(f, from, "i64"), cg_nn_dim_as(f, ir_dim_add(f->g, from, sq), "i64"), scores,
+                        cg_dim(f, sq));
+            }
             const char *out = cg_fresh(f, side == 0 ? "future" : "distant");
             if (side == 0) cg_stmt(f, "let %s = %s.broadcast_gt(&%s)?;", out, cols, edge);
             else cg_stmt(f, "let %s = %s.broadcast_gt(&%s)?;", out, edge, cols);
+            if (batch_offset) {
+                IrDim s4[4] = {batch, ir_dim_const(f->g, 1), sq, total};
+                cg_stmt(f, "let %s = %s.reshape(%s)?;", out, out, cg_shape(f, 4, s4));
+            }
             const char *cs = cg_fresh(f, "masked");
             cg_stmt(f, "let %s = %s.broadcast_as(%s)?.where_cond(&%s, &%s)?;", cs, out, shape, neg, scores);
             scores = cs;
         }
+    }
+    if (nonpad != IR_NONE) {
+        /* keys at or past each batch's nonpad_kv_seqlen are padding */
+        IrDim s4[4] = {batch, ir_dim_const(f->g, 1), ir_dim_const(f->g, 1), total};
+        const char *cols = cg_fresh(f, "key_pos"), *pad = cg_fresh(f, "padding"), *cs = cg_fresh(f, "masked");
+        cg_stmt(f, "let %s = Tensor::arange(0i64, %s, %s.device())?.reshape((1, %s))?;", cols,
+                cg_nn_dim_as(f, total, "i64"), scores, cg_dim(f, total));
+        cg_stmt(f, "let %s = %s.broadcast_ge(&%s.to_dtype(DType::I64)?.reshape((%s, 1))?)?.reshape(%s)?;", pad, cols,
+                cg_v(f, nonpad), cg_dim(f, batch), cg_shape(f, 4, s4));
+        cg_stmt(f, "let %s = %s.broadcast_as(%s)?.where_cond(&%s, &%s)?;", cs, pad, shape, neg, scores);
+        scores = cs;
     }
     const char *qk_masked = scores;
     IrDType sm_t = t;
@@ -177,7 +207,7 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     }
     const char *probs = cg_fresh(f, "probs");
     cg_stmt(f, "let %s = candle_nn::ops::softmax_last_dim(&%s)?;", probs, sm_in);
-    if (mask != IR_NONE) {
+    if (mask != IR_NONE || nonpad != IR_NONE) {
         /* a row with every key masked is all NaN after the softmax: no attention, zeros */
         const char *pz = cg_fresh(f, "probs");
         cg_stmt(f, "let %s = %s.eq(&%s)?.where_cond(&%s, &%s.zeros_like()?)?;", pz, probs, probs, probs, probs);
