@@ -39,7 +39,7 @@ const char *cg_int_input(CgFn *f, const IrNode *n, uint32_t i, const char *hint,
 
 /* --- Reduce* ------------------------------------------------------------------------------------------- */
 
-typedef enum { AXES_CONST, AXES_RUNTIME } AxesKind;
+typedef enum { AXES_CONST, AXES_RUNTIME, AXES_INVALID } AxesKind;
 
 /* The axes of a Reduce* node, normalized and sorted (a repeated axis reduces once), when they are
  * constants; *na = 0 means the input passes through (noop_with_empty_axes). */
@@ -60,7 +60,11 @@ static AxesKind reduce_axes(CgFn *f, const IrNode *n, int *axes, int *na)
     bool used[IR_MAX_RANK] = {false};
     if (k == 0)
         for (int i = 0; i < rank; i++) used[i] = true;
-    for (uint32_t i = 0; i < k; i++) used[norm_axis(raw[i], rank)] = true;
+    for (uint32_t i = 0; i < k; i++) {
+        int a = norm_axis(raw[i], rank);
+        if (a < 0 || a >= rank) return AXES_INVALID;
+        used[a] = true;
+    }
     for (int i = 0; i < rank; i++)
         if (used[i]) axes[(*na)++] = i;
     return AXES_CONST;
@@ -157,7 +161,9 @@ static bool reduce_runtime(CgFn *f, const IrNode *n)
 static bool reduce(CgFn *f, const IrNode *n)
 {
     int axes[IR_MAX_RANK], na;
-    if (reduce_axes(f, n, axes, &na) == AXES_RUNTIME) return reduce_runtime(f, n);
+    AxesKind kind = reduce_axes(f, n, axes, &na);
+    if (kind == AXES_INVALID) return cg_unsupported(f, n, "an axis is out of range");
+    if (kind == AXES_RUNTIME) return reduce_runtime(f, n);
     const IrValue *in = ir_val(f->g, n->in[0]);
     IrDType t = in->dtype;
     bool fl = ir_dtype_is_float(t);

@@ -13,6 +13,8 @@ bool cg_lower_softmax(CgFn *f, const IrNode *n)
     if (rank < 1) return cg_unsupported(f, n, "needs an input of rank >= 1");
     int64_t a = ir_attr_int(n, "axis", n->opset < 13 ? 1 : -1);
     int axis = (int)(a < 0 ? a + rank : a);
+    if (axis < 0 || axis >= rank)
+        return cg_unsupported(f, n, m2c_sprintf(f->a, "axis %lld is out of range for rank %d", (long long)a, rank));
     bool coerce = n->opset < 13 && axis != rank - 1;
     uint32_t x = n->in[0];
     const char *src = cg_in(f, n, 0);

@@ -4,7 +4,7 @@
 /// real part for `real_out`: the inverse of a one-sided spectrum, where bins 0 < i < n_fft/2 stand
 /// for a conjugate pair and count twice. The angles 2πij/n_fft come from n_fft-entry cos/sin tables
 /// indexed by (i·j) mod n_fft, exact in f64; the inverse is scaled by 1/n_fft. `like` gives dtype
-/// and device.
+/// and device. A basis is built once per size, dtype and device, then reused from a small cache.
 pub fn dft_basis(
     like: &Tensor,
     n_in: usize,
@@ -16,6 +16,21 @@ pub fn dft_basis(
 ) -> Result<Tensor> {
     if n_fft == 0 {
         candle_core::bail!("dft: the transform length is 0");
+    }
+    type Entry = ([usize; 4], [bool; 2], Tensor);
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<Vec<Entry>>> = std::sync::OnceLock::new();
+    let (key, flags) = ([n_in, channels, n_out, n_fft], [inverse, real_out]);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Ok(entries) = cache.lock() {
+        let hit = entries.iter().find(|e| {
+            e.0 == key
+                && e.1 == flags
+                && e.2.dtype() == like.dtype()
+                && e.2.device().same_device(like.device())
+        });
+        if let Some(e) = hit {
+            return Ok(e.2.clone());
+        }
     }
     let (cos, sin): (Vec<f64>, Vec<f64>) = (0..n_fft)
         .map(|m| {
@@ -54,5 +69,13 @@ pub fn dft_basis(
             }
         }
     }
-    Tensor::from_vec(w, (n_in * channels, cols), like.device())?.to_dtype(like.dtype())
+    let basis =
+        Tensor::from_vec(w, (n_in * channels, cols), like.device())?.to_dtype(like.dtype())?;
+    if let Ok(mut entries) = cache.lock() {
+        if entries.len() >= 16 {
+            entries.remove(0);
+        }
+        entries.push((key, flags, basis.clone()));
+    }
+    Ok(basis)
 }
