@@ -60,7 +60,7 @@ bool infer_layer_norm(IrGraph *g, IrNode *n)
     if (!infer_axis(n, "axis", ir_attr_int(n, "axis", -1), x->rank, &ax)) return false;
     if (!infer_unidirectional(g, n, "scale", scale->rank, scale->dims, x->rank, x->dims)) return false;
     if (b && !infer_unidirectional(g, n, "bias", b->rank, b->dims, x->rank, x->dims)) return false;
-    IrDType st;
+    IrDType st = DT_F32;
     if (!stash_dtype(n, &st)) return false;
     IrDim stat[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) stat[i] = i < ax ? x->dims[i] : ir_dim_const(g, 1);
@@ -87,7 +87,7 @@ bool infer_group_norm(IrGraph *g, IrNode *n)
     IrDim want = n->opset >= 21 ? x->dims[1] : ir_dim_const(g, groups);
     const char *why = n->opset >= 21 ? "scale" : "scale (one per group before opset 21)";
     if (!check_vector(g, n, 1, why, want) || !check_vector(g, n, 2, "bias", want)) return false;
-    IrDType st;
+    IrDType st = DT_F32;
     if (!stash_dtype(n, &st)) return false;
     return infer_set_like(g, n, 0, x);
 }
@@ -276,7 +276,8 @@ bool infer_attention(IrGraph *g, IrNode *n)
     if (k->rank != q->rank || v->rank != q->rank)
         return infer_error(n, "Q, K and V have shapes %s, %s, %s (ranks differ)", infer_value_shape_str(g, q),
                            infer_value_shape_str(g, k), infer_value_shape_str(g, v));
-    IrDim batch = q->dims[0], hq, hkv, sq, skv, head, khead, vhead;
+    IrDim batch = q->dims[0], hq = IR_DIM_INVALID, hkv = IR_DIM_INVALID, sq = IR_DIM_INVALID, skv = IR_DIM_INVALID;
+    IrDim head = IR_DIM_INVALID, khead = IR_DIM_INVALID, vhead = IR_DIM_INVALID;
     int64_t qh = ir_attr_int(n, "q_num_heads", 0), kvh = ir_attr_int(n, "kv_num_heads", 0);
     if (q->rank == 3) {
         if (qh <= 0 || kvh <= 0) return infer_error(n, "3-D inputs need the q_num_heads and kv_num_heads attributes");

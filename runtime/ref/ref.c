@@ -152,7 +152,7 @@ bool ref_numel(RefCx *c, int rank, const int64_t *shape, uint64_t *out)
 
 IrTensor *ref_new(RefCx *c, IrDType t, int rank, const int64_t *shape)
 {
-    uint64_t numel, bytes;
+    uint64_t numel = 0, bytes = 0;
     size_t esz = ir_dtype_size(t);
     if (!esz) {
         ref_fail(c, "cannot compute with dtype %s", ir_dtype_name(t));
@@ -170,7 +170,7 @@ IrTensor *ref_new(RefCx *c, IrDType t, int rank, const int64_t *shape)
 
 IrTensor *ref_view(RefCx *c, const IrTensor *src, int rank, const int64_t *shape)
 {
-    uint64_t numel;
+    uint64_t numel = 0;
     if (!ref_numel(c, rank, shape, &numel)) return NULL;
     if (numel != src->numel) {
         ref_fail(c, "%s: cannot view %llu elements as %llu", ir_op_name(c->n->op), (unsigned long long)src->numel,
