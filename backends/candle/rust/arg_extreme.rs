@@ -13,7 +13,7 @@ pub fn arg_extreme(
     let n = xs.dim(dim)?;
     let idx = if xs.device().is_cpu() {
         let src = if select_last {
-            xs.flip(&[dim])?
+            xs.contiguous()?.flip(&[dim])?
         } else {
             xs.clone()
         };

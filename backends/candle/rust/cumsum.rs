@@ -12,7 +12,7 @@ pub fn cumsum(xs: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<
         return Ok(xs.clone());
     }
     let mut acc = if reverse {
-        xs.flip(&[dim])?
+        xs.contiguous()?.flip(&[dim])?
     } else {
         xs.clone()
     };
@@ -26,7 +26,7 @@ pub fn cumsum(xs: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<
         step *= 2;
     }
     if reverse {
-        acc.flip(&[dim])
+        acc.contiguous()?.flip(&[dim])
     } else {
         Ok(acc)
     }

@@ -27,7 +27,8 @@ pub fn stft(
             .flat_map(|f| (0..frame_length).map(move |t| (f * frame_step + t) as u32))
             .collect();
         let idx = Tensor::from_vec(idx, frames * frame_length, signal.device())?;
-        x.index_select(&idx, 1)?
+        x.contiguous()?
+            .index_select(&idx, 1)?
             .reshape((batch, frames, frame_length, channels))?
             .transpose(2, 3)?
     };
