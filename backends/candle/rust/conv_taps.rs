@@ -2,7 +2,9 @@
 /// over the kernel taps: each tap is a strided view of the input times that tap's weights.  Any spatial rank,
 /// a stride and a dilation per axis (candle's conv1d/conv2d take one of each, for one or two axes).  With one
 /// input channel per group (depthwise) a tap is an elementwise multiply-add, a few launches for the whole
-/// layer where candle's grouped convolution makes one per channel.
+/// layer where candle's grouped convolution makes one per channel.  A 1-D depthwise convolution on the CPU
+/// is one batched GEMV instead: each channel's windows are an (out, k) matrix with overlapping rows (a
+/// strided view, never copied) times that channel's k weights.
 pub fn conv_taps(
     xs: &Tensor,
     w: &Tensor,
@@ -34,6 +36,18 @@ pub fn conv_taps(
     } else {
         xs.clone()
     };
+    if depthwise && ns == 1 && xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64 | DType::F16) {
+        let span = dilation[0] * (ks[0] - 1) + 1;
+        let mut win = xs.contiguous()?.unfold(2, span, stride[0])?;
+        if dilation[0] > 1 {
+            win = win.unfold(3, 1, dilation[0])?.squeeze(4)?;
+        }
+        let wm = w
+            .reshape((1, m, ks[0], 1))?
+            .broadcast_as((n, m, ks[0], 1))?
+            .contiguous()?;
+        return win.matmul(&wm)?.reshape((n, m, out[0]));
+    }
     let w = w.reshape((m, cg, taps))?;
     let mut wshape = vec![1, m];
     wshape.extend(std::iter::repeat_n(1, ns));
