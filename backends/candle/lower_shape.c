@@ -166,29 +166,41 @@ const char *cg_shape_i64(CgFn *f, IrDim d)
 
 /* Does cg_dim's usize arithmetic stay at or above zero all the way?  It writes the positive terms of a sum
  * before the subtracted ones, so a sum is safe when its value is; a max, min or quotient also needs each
- * operand to be. */
-static bool usize_safe(CgFn *f, IrDim d)
+ * operand to be.  `nonneg`: the caller knows d >= 0 (its bounds, intervals without correlation, may not:
+ * t - min(t, 3)), so only the operands are checked. */
+static bool usize_safe(CgFn *f, IrDim d, bool nonneg)
 {
     int64_t lo, hi;
     ir_dim_bounds(f->g, d, &lo, &hi);
-    if (lo < 0) return false;
+    if (lo < 0 && !nonneg) return false;
     const IrDimExpr *e = ir_dim_expr(f->g, d);
     if (e->kind == DIM_CONST || e->kind == DIM_SYM) return true;
     for (uint32_t i = 0; i < e->nops; i++) {
         const IrDimExpr *t = ir_dim_expr(f->g, e->ops[i]);
         if (e->kind == DIM_ADD && t->kind == DIM_MUL && t->c < 0) {
             for (uint32_t k = 0; k < t->nops; k++)
-                if (!usize_safe(f, t->ops[k])) return false;
-        } else if (!usize_safe(f, e->ops[i])) {
+                if (!usize_safe(f, t->ops[k], false)) return false;
+        } else if (!usize_safe(f, e->ops[i], false)) {
             return false;
         }
     }
     return true;
 }
 
+bool cg_shape_usize_safe(CgFn *f, IrDim d, bool nonneg)
+{
+    return usize_safe(f, d, nonneg);
+}
+
 const char *cg_shape_usize(CgFn *f, IrDim d)
 {
-    if (usize_safe(f, d)) return cg_dim(f, d);
+    if (usize_safe(f, d, false)) return cg_dim(f, d);
+    return m2c_sprintf(f->a, "%s as usize", cg_shape_i64_prec(f, d, 3));
+}
+
+const char *cg_shape_usize_nonneg(CgFn *f, IrDim d)
+{
+    if (usize_safe(f, d, true)) return cg_dim(f, d);
     return m2c_sprintf(f->a, "%s as usize", cg_shape_i64_prec(f, d, 3));
 }
 

@@ -24,6 +24,8 @@ bool cg_shape_value_bound(CgFn *f, uint32_t v);               /* ... of every di
 bool cg_shape_known_list(CgFn *f, uint32_t v, IrDim *out, uint32_t max, uint32_t *n);
 const char *cg_shape_i64(CgFn *f, IrDim d);                   /* i64 Rust expression of a dim: `3i64` */
 const char *cg_shape_i64_prec(CgFn *f, IrDim d, int prec);   /* ... as an operand: 1 of +, 2 of *, 3 of .m() */
+bool cg_shape_usize_safe(CgFn *f, IrDim d, bool nonneg);      /* cg_dim's usize arithmetic cannot wrap */
+const char *cg_shape_usize_nonneg(CgFn *f, IrDim d);          /* ... for a dim the caller knows is >= 0 */
 const char *cg_shape_usize(CgFn *f, IrDim d);                 /* usize, through i64 where usize could wrap */
 /* `let name: Vec<i64> = t.to_dtype(DType::I64)?.flatten_all()?.to_vec1()?;` — an integer tensor read on the
  * host at run time; returns the local's name. */

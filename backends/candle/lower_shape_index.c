@@ -169,24 +169,29 @@ static bool one_hot(CgFn *f, const IrNode *n)
 {
     const IrValue *out = val(f, n->out[0]);
     int axis = cg_shape_axis(ir_attr_int(n, "axis", -1), out->rank);
-    /* the depth as an i64 argument, and as the operand of a cast */
-    const char *depth, *depth_op;
-    if (cg_shape_dim_bound(f, out->dims[axis])) {
-        depth = cg_shape_i64(f, out->dims[axis]);
-        depth_op = cg_shape_i64_prec(f, out->dims[axis], 3);
+    /* the depth as an i64 (arange's end), an f64 (a multiplier) and a usize (a dim) */
+    const char *depth, *depth_f64, *depth_usize;
+    IrDim d = out->dims[axis];
+    int64_t c;
+    if (ir_dim_const_value(f->g, d, &c)) {
+        depth = cg_shape_i64(f, d), depth_f64 = cg_f64(f->a, (double)c), depth_usize = cg_dim(f, d);
+    } else if (cg_shape_dim_bound(f, d)) {
+        depth = cg_shape_i64(f, d), depth_usize = cg_shape_usize(f, d);
+        depth_f64 = m2c_sprintf(f->a, "%s as f64", cg_shape_i64_prec(f, d, 3));
     } else {
-        depth = depth_op = cg_fresh(f, "depth");
+        depth = cg_fresh(f, "depth");
         cg_stmt(f, "let %s = %s.to_dtype(DType::I64)?.flatten_all()?.to_vec1::<i64>()?[0];", depth, cg_in(f, n, 1));
+        depth_f64 = m2c_sprintf(f->a, "%s as f64", depth), depth_usize = m2c_sprintf(f->a, "%s as usize", depth);
     }
     const char *ids = cg_fresh(f, "ids");
     cg_stmt(f, "let %s = %s.to_dtype(DType::I64)?;", ids, cg_in(f, n, 0));
     const char *w = cg_fresh(f, "ids");
-    cg_stmt(f, "let %s = (%s.lt(0.0)?.to_dtype(DType::I64)? * %s as f64)?.add(&%s)?.unsqueeze(%d)?;", w, ids, depth_op,
-            ids, axis);
+    cg_stmt(f, "let %s = (%s.lt(0.0)?.to_dtype(DType::I64)? * %s)?.add(&%s)?.unsqueeze(%d)?;", w, ids, depth_f64, ids,
+            axis);
     /* the classes along `axis`, 1 elsewhere: (1, depth, 1) */
     M2cBuf shape = {0};
     for (int i = 0; i < out->rank; i++)
-        m2c_buf_printf(&shape, "%s%s", i ? ", " : "", i == axis ? m2c_sprintf(f->a, "%s as usize", depth_op) : "1");
+        m2c_buf_printf(&shape, "%s%s", i ? ", " : "", i == axis ? depth_usize : "1");
     const char *cls_shape = m2c_sprintf(f->a, "(%s%s)", shape.s, out->rank == 1 ? "," : "");
     m2c_buf_free(&shape);
     const char *classes = cg_fresh(f, "classes");

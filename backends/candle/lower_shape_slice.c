@@ -10,6 +10,7 @@
  * goes through the pad_axis helper, one gather (or one cat for constants) per padded axis, on the device. */
 #include "lower_shape.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Constants beyond every symbol's bound (2^40, dim.c) mean "to the end": INT64_MAX ends and the like. */
@@ -44,7 +45,19 @@ static IrDim effective_index(CgFn *f, IrDim x, IrDim dim, IrDim lo, IrDim hi)
 /* The i-th entry of a slice list: from the compiler's dims, or from the host copy read at run time. */
 static const char *entry(CgFn *f, const IrDim *known, const char *host, uint32_t i)
 {
+    int64_t c;
+    if (known && ir_dim_const_value(f->g, known[i], &c) && (c == INT64_MAX || c == INT64_MIN))
+        return c == INT64_MAX ? "i64::MAX" : "i64::MIN";   /* PyTorch's "to the end" */
     return known ? cg_shape_i64(f, known[i]) : m2c_sprintf(f->a, "%s[%u]", host, i);
+}
+
+/* Size of a dim expression, to choose the more readable of two equal ones. */
+static int dim_nodes(CgFn *f, IrDim d)
+{
+    const IrDimExpr *e = ir_dim_expr(f->g, d);
+    int k = 1;
+    for (uint32_t i = 0; i < e->nops; i++) k += dim_nodes(f, e->ops[i]);
+    return k;
 }
 
 /* The number of entries of a 1-D list input whose contents may be unknown. */
@@ -122,7 +135,20 @@ static bool slice(CgFn *f, const IrNode *n)
             IrDim zero = ir_dim_const(f->g, 0);
             s = step > 0 ? effective_index(f, starts[i], dim, zero, dim)
                          : effective_index(f, starts[i], dim, zero, ir_dim_sub(f->g, dim, ir_dim_const(f->g, 1)));
+            /* going forward the start is also end - len, often the plainer form (x[:, -3:] starts at t - min(t, 3)) */
+            IrDim e = step == 1 ? effective_index(f, ends[i], dim, zero, dim) : IR_DIM_INVALID;
+            if (e != IR_DIM_INVALID) {
+                /* len = max(e - s, 0) with s >= 0, so e - len >= 0 whatever the bounds say */
+                IrDim s2 = ir_dim_sub(f->g, e, len);
+                bool safe = cg_shape_usize_safe(f, s2, true), safe_s = s != IR_DIM_INVALID && cg_shape_usize_safe(f, s, false);
+                if (s == IR_DIM_INVALID || (safe && !safe_s) || (safe == safe_s && dim_nodes(f, s2) <= dim_nodes(f, s)))
+                    s = s2;
+            }
             fast = s != IR_DIM_INVALID;
+            /* a step other than 1 over symbolic bounds reads better as the helper's clamping than as the
+             * closed form of the last index */
+            int64_t cs, cl;
+            if (step != 1 && !(ir_dim_const_value(f->g, s, &cs) && ir_dim_const_value(f->g, len, &cl))) fast = false;
         }
         const char *ids = fast && step != 1 ? cg_fresh(f, "ids") : NULL;
         const char *dst = (int)i == last ? cg_out(f, n, 0) : cg_fresh(f, "sliced");
@@ -131,17 +157,13 @@ static bool slice(CgFn *f, const IrNode *n)
                     entry(f, ks ? starts : NULL, hs, i), entry(f, ke ? ends : NULL, he, i),
                     entry(f, kst ? steps : NULL, hst, i));
         } else if (step == 1) {
-            cg_stmt(f, "let %s = %s.narrow(%d, %s, %s)?;", dst, cur, a, cg_shape_usize(f, s), cg_shape_usize(f, len));
+            cg_stmt(f, "let %s = %s.narrow(%d, %s, %s)?;", dst, cur, a, cg_shape_usize_nonneg(f, s),
+                    cg_shape_usize_nonneg(f, len));
         } else {
             /* every step-th index from the start, backwards for a negative step */
-            int64_t cs, cl;
-            if (ir_dim_const_value(f->g, s, &cs) && ir_dim_const_value(f->g, len, &cl))
-                cg_stmt(f, "let %s = Tensor::arange_step(%lldi64, %lld, %lld, %s)?;", ids, (long long)cs,
-                        (long long)(cs + cl * step), (long long)step, cg_device(f));
-            else
-                cg_stmt(f, "let %s = Tensor::arange_step(%s, %s, %lld, %s)?;", ids, cg_shape_i64(f, s),
-                        cg_shape_i64(f, ir_dim_add(f->g, s, ir_dim_mul(f->g, len, ir_dim_const(f->g, step)))),
-                        (long long)step, cg_device(f));
+            int64_t cs = ir_dim_value(f->g, s), cl = ir_dim_value(f->g, len);
+            cg_stmt(f, "let %s = Tensor::arange_step(%lldi64, %lld, %lld, %s)?;", ids, (long long)cs,
+                    (long long)(cs + cl * step), (long long)step, cg_device(f));
             cg_stmt(f, "let %s = %s.contiguous()?.index_select(&%s, %d)?;", dst, cur, ids, a);
         }
         cur = dst, cur_ref = m2c_sprintf(f->a, "&%s", dst);
