@@ -55,10 +55,15 @@ IrAttr *ir_attr_add(IrGraph *g, IrNode *n, const char *name, IrAttrKind kind)
             return &n->attrs[i];
         }
     }
-    IrAttr *attrs = m2c_alloc_array(g->arena, n->nattrs + 1, sizeof *attrs);
-    if (n->nattrs) memcpy(attrs, n->attrs, n->nattrs * sizeof *attrs);
-    n->attrs = attrs;
-    IrAttr *a = &attrs[n->nattrs++];
+    /* capacity doubles (the count is a power of two or below): adding k attributes costs O(k), not O(k^2) */
+    uint32_t cap = 1;
+    while (cap < n->nattrs) cap *= 2;
+    if (n->nattrs == 0 || n->nattrs == cap) {
+        IrAttr *attrs = m2c_alloc_array(g->arena, n->nattrs ? 2 * cap : 4, sizeof *attrs);
+        if (n->nattrs) memcpy(attrs, n->attrs, n->nattrs * sizeof *attrs);
+        n->attrs = attrs;
+    }
+    IrAttr *a = &n->attrs[n->nattrs++];
     a->name = m2c_strdup(g->arena, name);
     a->kind = kind;
     return a;

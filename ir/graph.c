@@ -414,8 +414,8 @@ uint32_t ir_param_count(const IrGraph *g)
 
 void ir_symbol_bind(IrGraph *g, const char *name, uint32_t value, int axis)
 {
-    for (uint32_t i = 0; i < g->symbols.n; i++)
-        if (strcmp(g->symbols.v[i].name, name) == 0) return;
+    if (m2c_map_get(&g->symbol_by_name, name, NULL)) return;   /* the first binding of a symbol stays */
     IrSymbol s = {m2c_strdup(g->arena, name), value, axis};
+    m2c_map_put(g->arena, &g->symbol_by_name, s.name, g->symbols.n);
     m2c_vec_push(g->arena, &g->symbols, s);
 }

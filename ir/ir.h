@@ -195,6 +195,7 @@ typedef struct IrGraph {
     M2C_VEC(IrSymbol) symbols;
     M2cMap value_by_name;
     M2cMap scope_by_path;
+    M2cMap symbol_by_name;
     struct IrDimTable *dimtab;
     struct IrCleanup *cleanups;   /* run by ir_graph_free: unmapping weight files */
     /* Uses (ir_fill_uses): uses of value v are use_node[use_start[v] .. use_start[v+1]). */

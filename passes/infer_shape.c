@@ -51,6 +51,7 @@ static bool set_unknown_dims(IrGraph *g, IrNode *n, IrDType t, int64_t k)
 static bool list_input(IrGraph *g, IrNode *n, uint32_t i, const char *what, int64_t *len)
 {
     const IrValue *v = infer_in(g, n, i);
+    if (!v) return infer_error(n, "the %s input is missing", what);
     if (!infer_check_dtype(n, v, what, INFER_INT)) return false;
     bool scalar_ok = !strcmp(what, "axes") && (n->op == IR_OP_SQUEEZE || n->op == IR_OP_UNSQUEEZE);
     if (v->rank != 1 && !(scalar_ok && v->rank == 0))

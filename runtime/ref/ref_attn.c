@@ -39,7 +39,7 @@ bool ref_attention(RefCx *c)
     if (q->rank != k->rank || q->rank != v->rank || (q->rank != 3 && q->rank != 4))
         return ref_fail(c, "Attention: Q, K, V must all be 3-D or all 4-D");
     if (!pk != !pv) return ref_fail(c, "Attention: past_key and past_value go together");
-    int64_t B, Hq, Sq, D, Bk, Hk, Skv, Dk, Bv, Hv, Sv, Dv;
+    int64_t B = 0, Hq = 0, Sq = 0, D = 0, Bk = 0, Hk = 0, Skv = 0, Dk = 0, Bv = 0, Hv = 0, Sv = 0, Dv = 0;
     if (!qkv_dims(c, q, ir_attr_int(c->n, "q_num_heads", 0), &B, &Hq, &Sq, &D) ||
         !qkv_dims(c, k, ir_attr_int(c->n, "kv_num_heads", 0), &Bk, &Hk, &Skv, &Dk) ||
         !qkv_dims(c, v, ir_attr_int(c->n, "kv_num_heads", 0), &Bv, &Hv, &Sv, &Dv))

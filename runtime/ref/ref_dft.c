@@ -141,7 +141,7 @@ bool ref_stft(RefCx *c)
     if (!x) return false;
     if (!ref_is_float(x->dtype) || x->rank != 3 || (x->shape[2] != 1 && x->shape[2] != 2))
         return ref_fail(c, "STFT expects a float signal (batch, length, 1 or 2)");
-    int64_t step, fl = 0;
+    int64_t step = 0, fl = 0;
     bool has_step, has_fl;
     if (!scalar_int(c, 1, &step, &has_step) || !scalar_int(c, 3, &fl, &has_fl)) return false;
     if (!has_step || step <= 0) return ref_fail(c, "STFT: frame_step must be positive");

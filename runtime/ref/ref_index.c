@@ -48,7 +48,7 @@ bool ref_gather(RefCx *c)
     unsigned char *dst = (unsigned char *)y->data;
     for (uint64_t o = 0; o < outer; o++) {
         for (uint64_t j = 0; j < idx->numel; j++) {
-            int64_t p;
+            int64_t p = 0;
             if (!index_at(c, idx, j, (int64_t)dim, &p)) return false;
             if (blk) memcpy(dst, (const unsigned char *)x->data + ((o * dim + (uint64_t)p) * inner) * esz, blk);
             dst += blk;
@@ -72,7 +72,7 @@ bool ref_gather_elements(RefCx *c)
     int64_t xs[IR_MAX_RANK], pos[IR_MAX_RANK] = {0};
     ref_strides(r, x->shape, xs);
     for (uint64_t i = 0; i < y->numel; i++) {
-        int64_t p, off = 0;
+        int64_t p = 0, off = 0;
         if (!index_at(c, idx, i, x->shape[axis], &p)) return false;
         for (int d = 0; d < r; d++) off += (d == axis ? p : pos[d]) * xs[d];
         ref_copy_elem(y, i, x, (uint64_t)off);
@@ -116,7 +116,7 @@ static bool nd_offset(RefCx *c, const IrTensor *x, const IrTensor *idx, const Nd
 {
     uint64_t o = f->per_batch ? (t / f->per_batch) * f->batch_stride : 0;
     for (int64_t j = 0; j < f->last; j++) {
-        int64_t p;
+        int64_t p = 0;
         if (!index_at(c, idx, t * (uint64_t)f->last + (uint64_t)j, x->shape[f->batch_dims + j], &p)) return false;
         o += (uint64_t)p * (uint64_t)f->dstr[f->batch_dims + j];
     }
@@ -204,7 +204,7 @@ bool ref_scatter_elements(RefCx *c)
     int64_t xs[IR_MAX_RANK], pos[IR_MAX_RANK] = {0};
     ref_strides(r, x->shape, xs);
     for (uint64_t i = 0; i < idx->numel; i++) {
-        int64_t p, off = 0;
+        int64_t p = 0, off = 0;
         if (!index_at(c, idx, i, x->shape[axis], &p)) return false;
         for (int d = 0; d < r; d++) off += (d == axis ? p : pos[d]) * xs[d];
         scatter_one(y, (uint64_t)off, u, i, red);
