@@ -63,7 +63,7 @@ impl LayerIntermediate {
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let add = self.dense.forward(xs)?;
-        let div = (&add / 1.4142135)?;
+        let div = (&add / std::f64::consts::SQRT_2)?;
         let erf = div.erf()?;
         let add_1 = (&erf + 1.0)?;
         let mul = add.mul(&add_1)?;
@@ -223,7 +223,7 @@ impl Embeddings {
             token_type_embeddings: embedding(2, 32, vb.pp("token_type_embeddings"))?,
             position_embeddings: embedding(64, 32, vb.pp("position_embeddings"))?,
             layer_norm: layer_norm(32, 1e-12, vb.pp("LayerNorm"))?,
-            c_const: onnx_ops::constant("embeddings.c_const", vb.device())?,
+            c_const: onnx_ops::constant(&vb, "c_const")?,
         })
     }
 
@@ -276,9 +276,9 @@ impl Model {
         let (batch, seq) = input_ids.dims2()?;
         let layer_norm = self.embeddings.forward(input_ids, token_type_ids)?;
         let cast = attention_mask.ne(0.0)?;
-        let range = Tensor::arange_step(0i64, batch as i64, 1i64, &self.device)?;
-        let range_1 = Tensor::arange_step(0i64, seq as i64, 1i64, &self.device)?;
-        let range_2 = Tensor::arange_step(0i64, seq as i64, 1i64, &self.device)?;
+        let range = Tensor::arange(0i64, batch as i64, &self.device)?;
+        let range_1 = Tensor::arange(0i64, seq as i64, &self.device)?;
+        let range_2 = Tensor::arange(0i64, seq as i64, &self.device)?;
         let unsqueezed = range.unsqueeze(1)?;
         let unsqueezed_1 = unsqueezed.unsqueeze(2)?;
         let unsqueezed_2 = unsqueezed_1.unsqueeze(3)?;
@@ -295,7 +295,7 @@ impl Model {
         let mul = unsqueezed_2.broadcast_mul(&dims)?;
         let add = unsqueezed_8.broadcast_add(&mul)?;
         let ids = add.flatten_all()?;
-        let ids_1 = (ids.lt(0.0)?.to_dtype(ids.dtype())? * (batch * seq) as f64)?.add(&ids)?;
+        let ids_1 = (ids.lt(0.0)?.to_dtype(DType::I64)? * (batch * seq) as f64)?.add(&ids)?;
         let selected = flatten.index_select(&ids_1, 0)?;
         let gathered = selected.reshape((batch, 1, 1, seq, 1))?;
         let reshaped = gathered.reshape((batch * seq,))?;

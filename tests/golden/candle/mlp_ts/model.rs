@@ -29,7 +29,7 @@ impl Model {
 
     pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
         let gemm = self.m0.forward(input)?;
-        let div = (&gemm / 1.4142135)?;
+        let div = (&gemm / std::f64::consts::SQRT_2)?;
         let erf = div.erf()?;
         let add = (&erf + 1.0)?;
         let mul = gemm.mul(&add)?;
