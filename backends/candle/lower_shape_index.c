@@ -67,17 +67,33 @@ static bool gather(CgFn *f, const IrNode *n)
     const IrValue *data = val(f, n->in[0]), *idx = val(f, n->in[1]);
     int axis = cg_shape_axis(ir_attr_int(n, "axis", 0), data->rank);
     const char *y;
-    if (idx->konst && idx->konst->numel == 1) {
-        int64_t c = ir_tensor_get_i64(idx->konst, 0);
-        IrDim at = c >= 0 ? ir_dim_const(f->g, c) : ir_dim_add(f->g, data->dims[axis], ir_dim_const(f->g, c));
+    /* constant indices that are a run (one index, or 2, 3, 4 — PyTorch's x[:, 2:5] as a gather): a narrow */
+    const IrTensor *k = idx->konst;
+    int64_t first = 0, size;
+    bool run = k && k->numel >= 1;
+    for (uint64_t i = 0; run && i < k->numel; i++) {
+        int64_t c = ir_tensor_get_i64(k, i);
+        if (c < 0 && k->numel > 1) {
+            /* negatives in a longer run only when the axis size is known */
+            if (!ir_dim_const_value(f->g, data->dims[axis], &size)) run = false;
+            c += size;
+        }
+        if (i == 0) first = c;
+        else if (c != first + (int64_t)i) run = false;
+    }
+    if (run) {
+        IrDim at = first >= 0 ? ir_dim_const(f->g, first) : ir_dim_add(f->g, data->dims[axis], ir_dim_const(f->g, first));
         const char *x = cg_in(f, n, 0);
         y = cg_out(f, n, 0);
+        const char *narrow = m2c_sprintf(f->a, "%s.narrow(%d, %s, %llu)?", x, axis, cg_shape_usize(f, at),
+                                         (unsigned long long)k->numel);
         if (idx->rank == 0)
-            cg_stmt(f, "let %s = %s.narrow(%d, %s, 1)?.squeeze(%d)?;", y, x, axis, cg_shape_usize(f, at), axis);
+            cg_stmt(f, "let %s = %s.squeeze(%d)?;", y, narrow, axis);
+        else if (idx->rank == 1)
+            cg_stmt(f, "let %s = %s;", y, narrow);
         else
-            cg_stmt(f, "let %s = %s.narrow(%d, %s, 1)?.reshape(%s)?;", y, x, axis, cg_shape_usize(f, at),
-                    cg_shape_of(f, n->out[0]));
-        cg_set_layout(f, n->out[0], LAYOUT_VIEW);
+            cg_stmt(f, "let %s = %s.reshape(%s)?;", y, narrow, cg_shape_of(f, n->out[0]));
+        cg_set_layout(f, n->out[0], idx->rank > 1 ? LAYOUT_CONTIG : LAYOUT_VIEW);
         return true;
     }
     const char *ids = prepare_ids(f, n->in[1], data->dims[axis], true);
