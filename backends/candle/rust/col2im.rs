@@ -17,7 +17,7 @@ pub fn col2im(
         (us(image), us(block), us(dilations), us(pads), us(strides));
     let (n, ck, l) = xs.dims3()?;
     let k: usize = block.iter().product();
-    if block.len() != d || k == 0 || ck % k != 0 {
+    if block.len() != d || k == 0 || !ck.is_multiple_of(k) {
         candle_core::bail!("col2im: block shape {block:?} does not divide the {ck} input channels");
     }
     let c = ck / k;

@@ -97,7 +97,7 @@ fn fft_split(z: &Tensor, n: usize) -> Result<Tensor> {
     let rows = z.dim(0)?;
     let n1 = (1..=(n as f64).sqrt() as usize)
         .rev()
-        .find(|d| n % d == 0)
+        .find(|d| n.is_multiple_of(*d))
         .unwrap_or(1);
     if n <= 512 || n1 == 1 {
         let basis = dft_basis(z, n, 2, n, n, false, false)?;
