@@ -67,6 +67,8 @@ typedef struct {
     uint32_t value;            /* IR value */
 } CgWeight;
 
+enum { CG_HELPER_COUNT_MAX = 256 };   /* room for helpers.def; checked against CG_HELPER_COUNT in helpers.c */
+
 /* candle_nn items the generated code names (for its `use` lines) */
 enum {
     CG_NN_MODULE = 1 << 0,             /* the Module trait: .forward() of candle_nn layers */
@@ -81,7 +83,8 @@ typedef struct CgCrate {
     M2C_VEC(CgStTensor) st;            /* the weights: model.safetensors, PyTorch names */
     M2C_VEC(CgStTensor) consts;        /* other constants: constants.safetensors, compiled into the crate */
     M2cMap st_names;
-    uint64_t helpers;                  /* bit set of CgHelper used */
+    bool helpers[CG_HELPER_COUNT_MAX];  /* the CgHelper snippets used */
+    bool any_helper;
     unsigned nn_items;                 /* CG_NN_* */
 } CgCrate;
 

@@ -213,10 +213,11 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     cg_line(&o, "//! Runs the generated model once and prints what it returned.");
     cg_line(&o, "//!");
     cg_line(&o, "//!     cargo run --release --example run -- [IN.safetensors [OUT.safetensors]] [--dim NAME=SIZE]...");
-    cg_line(&o, "//!         [--weights FILE.safetensors] [--cuda]");
+    cg_line(&o, "//!         [--weights FILE.safetensors] [--repeat N] [--cuda]");
     cg_line(&o, "//!");
     cg_line(&o, "//! Without an input file the inputs are random, with the symbolic dims given by --dim (default 2).");
     cg_line(&o, "//! --weights loads another checkpoint with the same names, e.g. one saved from the PyTorch model.");
+    cg_line(&o, "//! --repeat runs forward N times and reports the median time.");
     cg_line(&o, "use candle_core::{DType, Device, Tensor};");
     cg_line(&o, "use std::collections::HashMap;");
     cg_line(&o, "use std::time::Instant;");
@@ -265,6 +266,7 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     cg_line(&o, "let mut files = Vec::new();");
     cg_line(&o, "let mut dims = HashMap::new();");
     cg_line(&o, "let mut cuda = false;");
+    cg_line(&o, "let mut repeat = 1usize;");
     cg_line(&o, "let mut weights = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/model.safetensors\").to_string();");
     cg_line(&o, "let mut args = std::env::args().skip(1);");
     cg_open(&o, "while let Some(arg) = args.next() {");
@@ -275,6 +277,9 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     cg_close(&o, "} else if arg == \"--weights\" {");
     o.indent++;
     cg_line(&o, "weights = args.next().ok_or(\"--weights needs a file\")?;");
+    cg_close(&o, "} else if arg == \"--repeat\" {");
+    o.indent++;
+    cg_line(&o, "repeat = args.next().ok_or(\"--repeat needs a count\")?.parse::<usize>()?.max(1);");
     cg_close(&o, "} else if arg == \"--cuda\" {");
     o.indent++;
     cg_line(&o, "cuda = true;");
@@ -294,7 +299,7 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
         const IrValue *val = ir_val(g, g->inputs.v[i]);
         /* the input's own name, unless main() already uses it */
         static const char *const taken[] = {"files", "dims", "cuda", "weights", "args", "arg", "device", "model",
-                                            "inputs", "start", "outputs", "elapsed", "names", "read_input",
+                                            "inputs", "start", "outputs", "times", "names", "read_input", "repeat", "first", "median",
                                             "random_inputs", "main", "map", "path", NULL};
         const char *var = cg_snake(g->arena, val->name);
         for (const char *const *t = taken; *t; t++)
@@ -313,7 +318,13 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
         m2c_buf_free(&outs);
     }
     cg_line(&o, "device.synchronize()?;");
-    cg_line(&o, "let elapsed = start.elapsed();");
+    cg_line(&o, "let mut times = vec![start.elapsed().as_secs_f64()];");
+    cg_open(&o, "for _ in 1..repeat {");
+    cg_line(&o, "let start = Instant::now();");
+    cg_line(&o, "model.forward(%s)?;", args.s ? args.s : "");
+    cg_line(&o, "device.synchronize()?;");
+    cg_line(&o, "times.push(start.elapsed().as_secs_f64());");
+    cg_close(&o, "}");
     M2cBuf names_list = {0};
     for (uint32_t i = 0; i < g->outputs.n; i++)
         m2c_buf_printf(&names_list, "%s\"%s\"", i ? ", " : "", ir_val(g, g->outputs.v[i])->name);
@@ -321,7 +332,15 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     cg_open(&o, "for (name, t) in names.iter().zip(outputs.iter()) {");
     cg_line(&o, "println!(\"{name}: {:?} {:?}\", t.dtype(), t.dims());");
     cg_close(&o, "}");
-    cg_line(&o, "println!(\"forward: {:.3} ms\", elapsed.as_secs_f64() * 1e3);");
+    cg_open(&o, "if repeat == 1 {");
+    cg_line(&o, "println!(\"forward: {:.3} ms\", times[0] * 1e3);");
+    cg_close(&o, "} else {");
+    o.indent++;
+    cg_line(&o, "let first = times[0];");
+    cg_line(&o, "times.sort_by(f64::total_cmp);");
+    cg_line(&o, "let median = times[times.len() / 2];");
+    cg_line(&o, "println!(\"forward: {:.3} ms median of {repeat} (first {:.3} ms)\", median * 1e3, first * 1e3);");
+    cg_close(&o, "}");
     cg_open(&o, "if let Some(path) = files.get(1) {");
     cg_line(&o, "let map: HashMap<String, Tensor> =");
     o.indent++;
@@ -368,11 +387,11 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
     CgOut lib = {{0}, 0};
     cg_line(&lib, "//! %s", doc);
     cg_line(&lib, "pub mod model;");
-    if (c.helpers) cg_line(&lib, "mod onnx_ops;");
+    if (c.any_helper) cg_line(&lib, "mod onnx_ops;");
     cg_blank(&lib);
     cg_line(&lib, "pub use model::Model;");
     CgOut ops = {{0}, 0};
-    if (c.helpers) cg_write_helpers(&c, &ops);
+    if (c.any_helper) cg_write_helpers(&c, &ops);
     bool half = (model.buf.s && strstr(model.buf.s, "half::")) || (ops.buf.s && strstr(ops.buf.s, "half::"));
 
     /* write into a sibling temporary folder, then rename it into place; the parents are created first */
@@ -393,13 +412,13 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
     ok = ok && write_text(m2c_sprintf(a, "%s/README.md", tmp), rd);
     ok = ok && write_text(m2c_sprintf(a, "%s/src/lib.rs", tmp), lib.buf.s);
     ok = ok && write_text(m2c_sprintf(a, "%s/src/model.rs", tmp), model.buf.s);
-    ok = ok && (!c.helpers || write_text(m2c_sprintf(a, "%s/src/onnx_ops.rs", tmp), ops.buf.s));
+    ok = ok && (!c.any_helper || write_text(m2c_sprintf(a, "%s/src/onnx_ops.rs", tmp), ops.buf.s));
     ok = ok && write_text(m2c_sprintf(a, "%s/examples/run.rs", tmp), ex);
     ok = ok && cg_write_safetensors(m2c_sprintf(a, "%s/model.safetensors", tmp), c.st.v, c.st.n, sha);
     ok = ok && (!c.consts.n || cg_write_safetensors(m2c_sprintf(a, "%s/constants.safetensors", tmp), c.consts.v,
                                                     c.consts.n, sha));
     free(toml), free(rd), free(ex);
-    if (ok) run_rustfmt(a, tmp, c.helpers != 0);
+    if (ok) run_rustfmt(a, tmp, c.any_helper);
     m2c_buf_free(&model.buf), m2c_buf_free(&lib.buf), m2c_buf_free(&ops.buf);
     if (ok) {
         const char *old = m2c_sprintf(a, "%s.ml2candle-old-%d", opt->out_dir, (int)getpid());

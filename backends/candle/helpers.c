@@ -5,6 +5,8 @@
 
 extern const char *const cg_helper_source[];
 
+_Static_assert((int)CG_HELPER_COUNT <= (int)CG_HELPER_COUNT_MAX, "raise CG_HELPER_COUNT_MAX in cg.h");
+
 static const char *const helper_names[CG_HELPER_COUNT] = {
 #define HELPER(id, file) file,
 #include "helpers.def"
@@ -14,7 +16,8 @@ static const char *const helper_names[CG_HELPER_COUNT] = {
 /* The function a snippet defines is named like its file: round_half_even.rs -> round_half_even. */
 const char *cg_helper(CgFn *f, CgHelper h)
 {
-    f->crate->helpers |= (uint64_t)1 << h;
+    f->crate->helpers[h] = true;
+    f->crate->any_helper = true;
     const char *file = helper_names[h];
     size_t n = 0;
     while (file[n] && file[n] != '.') n++;
@@ -31,7 +34,7 @@ void cg_write_helpers(CgCrate *c, CgOut *o)
     for (const char *const *nm = names; *nm; nm++) {
         bool used = false;
         for (int h = 0; h < CG_HELPER_COUNT && !used; h++) {
-            if (!(c->helpers & ((uint64_t)1 << h))) continue;
+            if (!c->helpers[h]) continue;
             const char *src = cg_helper_source[h];
             size_t n = strlen(*nm);
             for (const char *p = strstr(src, *nm); p && !used; p = strstr(p + 1, *nm)) {
@@ -48,7 +51,7 @@ void cg_write_helpers(CgCrate *c, CgOut *o)
     else if (count > 1) cg_line(o, "use candle_core::{%s};", imports.s);
     m2c_buf_free(&imports);
     for (int h = 0; h < CG_HELPER_COUNT; h++) {
-        if (!(c->helpers & ((uint64_t)1 << h))) continue;
+        if (!c->helpers[h]) continue;
         cg_blank(o);
         /* the marker lets tools merge the helpers of several generated models (tests/conformance) */
         cg_line(o, "// ml2candle helper: %s", helper_names[h]);

@@ -306,8 +306,12 @@ bool cg_lower_eltwise(CgFn *f, const IrNode *n)
     case IR_OP_IDENTITY:
         cg_stmt(f, "let %s = %s.clone();", cg_out(f, n, 0), cg_in(f, n, 0));
         return true;
-    case IR_OP_ABS: return fl || t == DT_I64 || t == DT_I32 ? unary(f, n, "abs") : host_map(f, n, "f64::abs");
-    case IR_OP_NEG: return fl || t == DT_I64 || t == DT_I32 ? unary(f, n, "neg") : host_map(f, n, "|v| -v");
+    case IR_OP_ABS: return fl || t == DT_I64 ? unary(f, n, "abs") : host_map(f, n, "f64::abs");
+    case IR_OP_NEG:
+        if (fl) return unary(f, n, "neg");
+        /* candle's neg has no integer kernel (todo!() at run time); affine has */
+        cg_stmt(f, "let %s = %s.affine(-1.0, 0.0)?;", cg_out(f, n, 0), cg_in(f, n, 0));
+        return true;
     case IR_OP_SIGN: return fl ? unary(f, n, "sign") : host_map(f, n, "f64::signum");
     case IR_OP_EXP: return unary(f, n, "exp");
     case IR_OP_LOG: return unary(f, n, "log");

@@ -55,7 +55,7 @@ void cg_write_uses(CgCrate *c, CgOut *o, const char *text)
     m2c_buf_printf(&b, "%sVarBuilder", n++ ? ", " : "");
     cg_line(o, n == 1 ? "use candle_nn::%s;" : "use candle_nn::{%s};", b.s);
     m2c_buf_free(&b);
-    if (c->helpers) cg_blank(o), cg_line(o, "use crate::onnx_ops;");
+    if (c->any_helper) cg_blank(o), cg_line(o, "use crate::onnx_ops;");
 }
 
 bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
@@ -139,7 +139,8 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
         cg_close(out, "}");
     }
     cg_blank(out);
-    cg_open(out, "pub fn new(vb: VarBuilder) -> Result<Self> {");
+    cg_open(out, f.fields.n || f.uses_device ? "pub fn new(vb: VarBuilder) -> Result<Self> {"
+                                              : "pub fn new(_vb: VarBuilder) -> Result<Self> {");
     cg_open(out, "Ok(Self {");
     for (uint32_t i = 0; i < f.fields.n; i++) {
         const CgWeight *w = &f.fields.v[i];
