@@ -24,7 +24,33 @@ int cg_shape_axis(int64_t axis, int rank)
     return (int)(axis < 0 ? axis + rank : axis);
 }
 
-bool cg_shape_dim_bound(CgFn *f, IrDim d)
+/* Does `d` mention the symbol `name`? */
+static bool mentions(CgFn *f, IrDim d, const char *name)
+{
+    if (d == IR_DIM_INVALID) return false;
+    const IrDimExpr *e = ir_dim_expr(f->g, d);
+    if (e->kind == DIM_SYM) return strcmp(e->name, name) == 0;
+    for (uint32_t i = 0; i < e->nops; i++)
+        if (mentions(f, e->ops[i], name)) return true;
+    return false;
+}
+
+/* A symbol node n defines: in none of its inputs' dims or known contents (a size read from a tensor at
+ * run time, named after n's output). */
+static bool defined_by(CgFn *f, const IrNode *n, const char *name)
+{
+    for (uint32_t i = 0; i < n->nin; i++) {
+        if (n->in[i] == IR_NONE) continue;
+        const IrValue *x = val(f, n->in[i]);
+        for (int k = 0; k < x->rank; k++)
+            if (mentions(f, x->dims[k], name)) return false;
+        for (uint32_t k = 0; x->symval && k < x->symval_n; k++)
+            if (mentions(f, x->symval[k], name)) return false;
+    }
+    return true;
+}
+
+bool cg_shape_dim_bound(CgFn *f, const IrNode *n, IrDim d)
 {
     if (d == IR_DIM_INVALID) return false;
     const IrDimExpr *e = ir_dim_expr(f->g, d);
@@ -34,27 +60,28 @@ bool cg_shape_dim_bound(CgFn *f, IrDim d)
     case DIM_SYM:
         for (uint32_t i = 0; i < f->syms.n; i++)
             if (strcmp(f->syms.v[i].name, e->name) == 0) return true;
-        return false;
+        /* a module's forward gets the symbols its caller knows as usize parameters */
+        return f->collect_missing && !defined_by(f, n, e->name);
     default:
         for (uint32_t i = 0; i < e->nops; i++)
-            if (!cg_shape_dim_bound(f, e->ops[i])) return false;
+            if (!cg_shape_dim_bound(f, n, e->ops[i])) return false;
         return true;
     }
 }
 
-bool cg_shape_value_bound(CgFn *f, uint32_t v)
+bool cg_shape_value_bound(CgFn *f, const IrNode *n, uint32_t v)
 {
     const IrValue *x = val(f, v);
     for (int i = 0; i < x->rank; i++)
-        if (!cg_shape_dim_bound(f, x->dims[i])) return false;
+        if (!cg_shape_dim_bound(f, n, x->dims[i])) return false;
     return true;
 }
 
-bool cg_shape_known_list(CgFn *f, uint32_t v, IrDim *out, uint32_t max, uint32_t *n)
+bool cg_shape_known_list(CgFn *f, const IrNode *n, uint32_t v, IrDim *out, uint32_t max, uint32_t *count)
 {
-    if (v == IR_NONE || !ir_value_dims(f->g, v, out, max, n)) return false;
-    for (uint32_t i = 0; i < *n; i++)
-        if (!cg_shape_dim_bound(f, out[i])) return false;
+    if (v == IR_NONE || !ir_value_dims(f->g, v, out, max, count)) return false;
+    for (uint32_t i = 0; i < *count; i++)
+        if (!cg_shape_dim_bound(f, n, out[i])) return false;
     return true;
 }
 
@@ -221,7 +248,7 @@ static bool reshape(CgFn *f, const IrNode *n)
 {
     const char *x = cg_in(f, n, 0);
     uint32_t out = n->out[0];
-    if (!cg_shape_value_bound(f, out)) {
+    if (!cg_shape_value_bound(f, n, out)) {
         /* the target comes from a tensor only known at run time */
         const char *dims = cg_fresh(f, "dims");
         if (n->op == IR_OP_RESHAPE)
@@ -304,7 +331,7 @@ static bool concat(CgFn *f, const IrNode *n)
 static bool expand(CgFn *f, const IrNode *n)
 {
     const char *x = cg_in(f, n, 0);
-    if (cg_shape_value_bound(f, n->out[0])) {
+    if (cg_shape_value_bound(f, n, n->out[0])) {
         cg_stmt(f, "let %s = %s.broadcast_as(%s)?;", cg_out(f, n, 0), x, cg_shape_of(f, n->out[0]));
     } else {
         const char *dims = cg_fresh(f, "dims");
@@ -324,7 +351,7 @@ static bool split(CgFn *f, const IrNode *n)
     const char *x = cg_in(f, n, 0);
     bool known = true;
     for (uint32_t o = 0; o < n->nout; o++)
-        if (n->out[o] != IR_NONE && !cg_shape_dim_bound(f, val(f, n->out[o])->dims[axis])) known = false;
+        if (n->out[o] != IR_NONE && !cg_shape_dim_bound(f, n, val(f, n->out[o])->dims[axis])) known = false;
     if (!known) {
         /* sizes from a split tensor known only at run time */
         if (ir_input(n, 1) == IR_NONE) return cg_unsupported(f, n, "split sizes unknown");
@@ -361,7 +388,7 @@ static bool constant_of_shape(CgFn *f, const IrNode *n)
     IrDType t = a ? a->u.t->dtype : DT_F32;
     double v = a && a->u.t->numel ? ir_tensor_get_f64(a->u.t, 0) : 0.0;
     const char *shape, *lit = cg_shape_literal(f, t, v);
-    if (cg_shape_value_bound(f, n->out[0])) {
+    if (cg_shape_value_bound(f, n, n->out[0])) {
         shape = cg_shape_of(f, n->out[0]);
     } else {
         const char *s = cg_shape_host_i64s(f, n->in[0], "shape");
@@ -418,8 +445,8 @@ static bool range(CgFn *f, const IrNode *n)
     uint32_t k;
     if (ir_dtype_is_int(t)) {
         const char *start, *limit, *delta;
-        if (cg_shape_known_list(f, n->in[0], s, 1, &k) && cg_shape_known_list(f, n->in[1], l, 1, &k) &&
-            cg_shape_known_list(f, n->in[2], d, 1, &k)) {
+        if (cg_shape_known_list(f, n, n->in[0], s, 1, &k) && cg_shape_known_list(f, n, n->in[1], l, 1, &k) &&
+            cg_shape_known_list(f, n, n->in[2], d, 1, &k)) {
             start = cg_shape_i64(f, s[0]), limit = cg_shape_i64(f, l[0]), delta = cg_shape_i64(f, d[0]);
         } else {
             start = host_scalar(f, n, 0, "start", true);
@@ -458,7 +485,7 @@ static bool tile(CgFn *f, const IrNode *n)
 {
     IrDim reps[IR_MAX_RANK];
     uint32_t nr;
-    if (cg_shape_known_list(f, n->in[1], reps, IR_MAX_RANK, &nr)) {
+    if (cg_shape_known_list(f, n, n->in[1], reps, IR_MAX_RANK, &nr)) {
         cg_stmt(f, "let %s = %s.repeat(%s)?;", cg_out(f, n, 0), cg_in(f, n, 0), cg_shape(f, (int)nr, reps));
         return true;
     }

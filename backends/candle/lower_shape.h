@@ -18,10 +18,11 @@ bool cg_lower_shape_slice(CgFn *f, const IrNode *n);
 bool cg_lower_shape_index(CgFn *f, const IrNode *n);
 
 int cg_shape_axis(int64_t axis, int rank);                    /* negative axes count from the end */
-bool cg_shape_dim_bound(CgFn *f, IrDim d);                    /* every symbol of d can be read now */
-bool cg_shape_value_bound(CgFn *f, uint32_t v);               /* ... of every dim of v */
+/* Every symbol of d can be written while lowering n (not one that n itself defines). */
+bool cg_shape_dim_bound(CgFn *f, const IrNode *n, IrDim d);
+bool cg_shape_value_bound(CgFn *f, const IrNode *n, uint32_t v);   /* ... of every dim of v */
 /* The contents of an integer input as dims that can be written now (constants or bound symbols). */
-bool cg_shape_known_list(CgFn *f, uint32_t v, IrDim *out, uint32_t max, uint32_t *n);
+bool cg_shape_known_list(CgFn *f, const IrNode *n, uint32_t v, IrDim *out, uint32_t max, uint32_t *count);
 const char *cg_shape_i64(CgFn *f, IrDim d);                   /* i64 Rust expression of a dim: `3i64` */
 const char *cg_shape_i64_prec(CgFn *f, IrDim d, int prec);   /* ... as an operand: 1 of +, 2 of *, 3 of .m() */
 bool cg_shape_usize_safe(CgFn *f, IrDim d, bool nonneg);      /* cg_dim's usize arithmetic cannot wrap */

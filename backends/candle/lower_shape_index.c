@@ -165,12 +165,12 @@ static bool gather_nd(CgFn *f, const IrNode *n)
 
 /* A scalar integer input as an f64 Rust expression (a comparison operand): a literal or a cast symbol
  * when known, else read on the host. */
-static const char *scalar_f64(CgFn *f, uint32_t v, const char *hint)
+static const char *scalar_f64(CgFn *f, const IrNode *n, uint32_t v, const char *hint)
 {
     IrDim d[1];
     uint32_t k;
     int64_t c;
-    if (cg_shape_known_list(f, v, d, 1, &k) && k == 1) {
+    if (cg_shape_known_list(f, n, v, d, 1, &k) && k == 1) {
         if (ir_dim_const_value(f->g, d[0], &c)) return cg_f64(f->a, (double)c);
         return m2c_sprintf(f->a, "%s as f64", cg_shape_i64_prec(f, d[0], 3));
     }
@@ -191,7 +191,7 @@ static bool one_hot(CgFn *f, const IrNode *n)
     int64_t c;
     if (ir_dim_const_value(f->g, d, &c)) {
         depth = cg_shape_i64(f, d), depth_f64 = cg_f64(f->a, (double)c), depth_usize = cg_dim(f, d);
-    } else if (cg_shape_dim_bound(f, d)) {
+    } else if (cg_shape_dim_bound(f, n, d)) {
         depth = cg_shape_i64(f, d), depth_usize = cg_shape_usize(f, d);
         depth_f64 = m2c_sprintf(f->a, "%s as f64", cg_shape_i64_prec(f, d, 3));
     } else {
@@ -245,7 +245,7 @@ static bool trilu(CgFn *f, const IrNode *n)
     const IrValue *x = val(f, n->in[0]);
     if (x->rank < 2) return cg_unsupported(f, n, "Trilu needs a rank of at least 2");
     bool upper = ir_attr_int(n, "upper", 1) != 0;
-    const char *k = ir_input(n, 1) != IR_NONE ? scalar_f64(f, n->in[1], "k") : "0.0";
+    const char *k = ir_input(n, 1) != IR_NONE ? scalar_f64(f, n, n->in[1], "k") : "0.0";
     const char *diag = cg_fresh(f, "diag");
     diagonals(f, diag, x->dims[x->rank - 2], x->dims[x->rank - 1]);
     const char *keep = cg_fresh(f, "keep");

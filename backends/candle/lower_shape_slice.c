@@ -46,8 +46,10 @@ static IrDim effective_index(CgFn *f, IrDim x, IrDim dim, IrDim lo, IrDim hi)
 static const char *entry(CgFn *f, const IrDim *known, const char *host, uint32_t i)
 {
     int64_t c;
-    if (known && ir_dim_const_value(f->g, known[i], &c) && (c == INT64_MAX || c == INT64_MIN))
-        return c == INT64_MAX ? "i64::MAX" : "i64::MIN";   /* PyTorch's "to the end" */
+    if (known && ir_dim_const_value(f->g, known[i], &c)) {
+        if (c == INT64_MAX || c == INT64_MIN) return c == INT64_MAX ? "i64::MAX" : "i64::MIN";   /* "to the end" */
+        return m2c_sprintf(f->a, "%lld", (long long)c);   /* the helpers' parameters are i64 */
+    }
     return known ? cg_shape_i64(f, known[i]) : m2c_sprintf(f->a, "%s[%u]", host, i);
 }
 
@@ -76,8 +78,8 @@ static bool slice(CgFn *f, const IrNode *n)
     IrDim starts[LIST_MAX], ends[LIST_MAX], steps[LIST_MAX];
     int64_t axes[LIST_MAX];
     uint32_t ns = 0, ne = 0, na = 0, nst = 0, cnt;
-    bool ks = cg_shape_known_list(f, n->in[1], starts, LIST_MAX, &ns);
-    bool ke = cg_shape_known_list(f, n->in[2], ends, LIST_MAX, &ne);
+    bool ks = cg_shape_known_list(f, n, n->in[1], starts, LIST_MAX, &ns);
+    bool ke = cg_shape_known_list(f, n, n->in[2], ends, LIST_MAX, &ne);
     if (ks) cnt = ns;
     else if (ke) cnt = ne;
     else if (!list_len(f, n->in[1], &cnt)) return cg_unsupported(f, n, "the number of sliced axes is unknown");
@@ -91,7 +93,7 @@ static bool slice(CgFn *f, const IrNode *n)
     }
     bool kst = true;
     if (ir_input(n, 4) != IR_NONE) {
-        kst = cg_shape_known_list(f, n->in[4], steps, LIST_MAX, &nst);
+        kst = cg_shape_known_list(f, n, n->in[4], steps, LIST_MAX, &nst);
         if (kst && nst != cnt) return cg_unsupported(f, n, "steps and starts differ in length");
     } else {
         for (uint32_t i = 0; i < cnt; i++) steps[i] = ir_dim_const(f->g, 1);
@@ -129,7 +131,7 @@ static bool slice(CgFn *f, const IrNode *n)
         IrDim dim = in->dims[a], len = out->dims[a], s = IR_DIM_INVALID;
         int64_t step = 0;
         bool fast = ks && ke && kst && ir_dim_const_value(f->g, steps[i], &step) && step != 0 &&
-                    cg_shape_dim_bound(f, len);
+                    cg_shape_dim_bound(f, n, len);
         if (fast && step == 1 && len == dim) continue;   /* the whole axis */
         if (fast) {
             IrDim zero = ir_dim_const(f->g, 0);
@@ -192,7 +194,7 @@ static bool pad(CgFn *f, const IrNode *n)
         for (uint32_t i = 0; i < na; i++) axes[i] = i;
     }
     IrDim pads[2 * LIST_MAX];
-    bool known = cg_shape_known_list(f, n->in[1], pads, 2 * LIST_MAX, &np);
+    bool known = cg_shape_known_list(f, n, n->in[1], pads, 2 * LIST_MAX, &np);
     if (known && np != 2 * na) return cg_unsupported(f, n, "pads do not hold two entries per axis");
     const char *host = known ? NULL : cg_shape_host_i64s(f, n->in[1], "pads");
     /* the fill value: a literal when constant, else read from its tensor at run time */
