@@ -305,7 +305,8 @@ static bool transpose(CgFn *f, const IrNode *n)
         cg_set_layout(f, out, LAYOUT_VIEW);
         M2cBuf b = {0};
         for (int i = 0; i < rank; i++) m2c_buf_printf(&b, "%s%lld", i ? ", " : "", (long long)perm[i]);
-        cg_stmt(f, "let %s = %s.permute((%s))?;", y, x, b.s);
+        /* candle's Dims tuples stop at 6 axes; an array takes any number */
+        cg_stmt(f, rank > 6 ? "let %s = %s.permute([%s])?;" : "let %s = %s.permute((%s))?;", y, x, b.s);
         m2c_buf_free(&b);
     }
     return true;
@@ -465,8 +466,11 @@ static bool range(CgFn *f, const IrNode *n)
     const char *count, *start, *delta;
     if (cg_scalar_const(f, n->in[0], &fs) && cg_scalar_const(f, n->in[1], &fl) && cg_scalar_const(f, n->in[2], &fd)) {
         if (fd == 0) return cg_unsupported(f, n, "Range with delta 0");
+        /* the length shape inference found, so the tensor agrees with the dims the rest of the code uses */
+        int64_t known;
         double len = ceil((fl - fs) / fd);
         if (!(len > 0)) len = 0;
+        if (ir_dim_const_value(f->g, val(f, n->out[0])->dims[0], &known)) len = (double)known;
         count = m2c_sprintf(f->a, "%.0fu32", len);
         start = cg_f64(f->a, fs), delta = cg_f64(f->a, fd);
     } else {
