@@ -45,7 +45,8 @@ static const char *f64_of_dim(CgFn *f, IrDim d)
 static const char *prepare_ids(CgFn *f, uint32_t idx, IrDim size, bool flatten)
 {
     const IrValue *x = val(f, idx);
-    const char *ids = cg_contig(f, idx, false);
+    /* CUDA kernels want contiguous ids; the wrapping arithmetic makes a fresh tensor anyway */
+    const char *ids = maybe_negative(f, idx) ? cg_v(f, idx) : cg_contig(f, idx, false);
     bool cast = !index_dtype_native(cg_storage_dtype(x->dtype));
     if (cast || (flatten && x->rank != 1)) {
         const char *t = cg_fresh(f, "ids");
@@ -55,7 +56,8 @@ static const char *prepare_ids(CgFn *f, uint32_t idx, IrDim size, bool flatten)
     }
     if (maybe_negative(f, idx)) {
         const char *w = cg_fresh(f, "ids");
-        cg_stmt(f, "let %s = (%s.lt(0.0)?.to_dtype(DType::I64)? * %s)?.add(&%s)?;", w, ids, f64_of_dim(f, size), ids);
+        const char *ref = ids == cg_v(f, idx) ? cg_ref(f, idx) : m2c_sprintf(f->a, "&%s", ids);
+        cg_stmt(f, "let %s = (%s.lt(0.0)?.to_dtype(DType::I64)? * %s)?.add(%s)?;", w, ids, f64_of_dim(f, size), ref);
         ids = w;
     }
     return ids;
