@@ -398,8 +398,8 @@ static void import_opsets(Importer *imp, const Onnx__ModelProto *m)
     int64_t v = ir_opset(g, "");
     if (v < 0)
         m2c_error(NULL, "the model imports no opset of the default ONNX domain");
-    else if (v < 7 || v > 25)
-        m2c_error(NULL, "ONNX opset %lld is not supported (ml2candle reads opsets 7 to 25; 13 to 23 are tested)",
+    else if (v < 7 || v > 28)
+        m2c_error(NULL, "ONNX opset %lld is not supported (ml2candle reads opsets 7 to 28; 13 to 23 are tested)",
                   (long long)v);
 }
 
@@ -661,7 +661,7 @@ static void check_node(IrGraph *g, IrNode *node)
 {
     if (node->op == IR_OP_UNKNOWN) return;   /* listed by the caller, all at once */
     const IrOpInfo *info = &ir_op_info[node->op];
-    if (node->opset < info->since) {
+    if (node->opset < info->since && strcmp(node->op_type, info->onnx) == 0) {   /* aliases have their own history */
         m2c_error(&node->loc, "%s needs opset %d of domain '%s' or later; the model imports opset %d", node->op_type,
                   info->since, node->domain, node->opset);
         return;

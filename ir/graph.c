@@ -37,6 +37,8 @@ IrOp ir_op_lookup(const char *domain, const char *op_type)
     }
     /* ONNX Runtime registers SimplifiedLayerNormalization in the default domain too. */
     if (onnx && strcmp(op_type, "SimplifiedLayerNormalization") == 0) return IR_OP_MS_SIMPLIFIED_LAYER_NORM;
+    /* Scatter (opsets 9-10) is ScatterElements without a reduction, renamed in opset 11. */
+    if (onnx && strcmp(op_type, "Scatter") == 0) return IR_OP_SCATTER_ELEMENTS;
     return IR_OP_UNKNOWN;
 }
 

@@ -107,7 +107,9 @@ const char *cg_def(CgFn *f, uint32_t v)
 
 void cg_fn_param(CgFn *f, uint32_t v, const char *name)
 {
-    const char *id = cg_fresh(f, name);
+    /* an input the graph no longer reads (its shape was folded away) stays in the API, named as unused */
+    bool used = (ir_val(f->g, v)->flags & V_OUTPUT) || ir_use_count(f->g, v) > 0;
+    const char *id = cg_fresh(f, used ? name : m2c_sprintf(f->a, "_%s", name));
     f->ref[v] = id;
     f->refkind[v] = REF_BORROW;
     f->layout[v] = LAYOUT_VIEW;   /* the caller's tensor may be any view */
@@ -185,6 +187,14 @@ const char *cg_v(CgFn *f, uint32_t v)
     /* A constant read as a tensor for the first time: small ones are written into the code, larger ones
      * are struct fields loaded with the weights. */
     const IrValue *val = ir_val(f->g, v);
+    if (val->konst && val->konst->numel == 0 && cg_rust_type(val->konst->dtype)) {
+        const char *name = cg_fresh(f, "empty");
+        cg_stmt(f, "let %s = Tensor::zeros(%s, %s, %s)?;", name, cg_shape_of(f, v), cg_candle_dtype(val->konst->dtype),
+                cg_device(f));
+        f->ref[v] = name;
+        f->refkind[v] = REF_LOCAL;
+        return name;
+    }
     if (val->konst && val->konst->numel <= 16 && cg_rust_type(val->konst->dtype)) {
         const IrTensor *t = val->konst;
         const char *name = cg_fresh(f, "c");
