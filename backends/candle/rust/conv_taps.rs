@@ -2,9 +2,10 @@
 /// over the kernel taps: each tap is a strided view of the input times that tap's weights.  Any spatial rank,
 /// a stride and a dilation per axis (candle's conv1d/conv2d take one of each, for one or two axes).  With one
 /// input channel per group (depthwise) a tap is an elementwise multiply-add, a few launches for the whole
-/// layer where candle's grouped convolution makes one per channel.  A 1-D depthwise convolution on the CPU
-/// is one batched GEMV instead: each channel's windows are an (out, k) matrix with overlapping rows (a
-/// strided view, never copied) times that channel's k weights.
+/// layer where candle's grouped convolution makes one per channel.  Depthwise fast paths: on the CPU a 1-D
+/// one is a batched GEMV (each channel's windows are an (out, k) matrix with overlapping rows, a strided
+/// view never copied, times its k weights); on a GPU all windows are one strided view multiplied by the
+/// kernel and summed over the taps (two launches) while that product fits in 2^28 elements.
 pub fn conv_taps(
     xs: &Tensor,
     w: &Tensor,
@@ -47,6 +48,23 @@ pub fn conv_taps(
             .broadcast_as((n, m, ks[0], 1))?
             .contiguous()?;
         return win.matmul(&wm)?.reshape((n, m, out[0]));
+    }
+    if depthwise && !xs.device().is_cpu() && n * m * positions * taps <= 1 << 28 {
+        let mut win = xs.clone();
+        for i in 0..ns {
+            let span = dilation[i] * (ks[i] - 1) + 1;
+            win = win.unfold(2 + i, span, stride[i])?;
+            if dilation[i] > 1 {
+                let r = win.rank();
+                win = win.unfold(r - 1, 1, dilation[i])?.squeeze(r)?;
+            }
+        }
+        // (N, M, out..., k...) times the kernel (1, M, 1..., k...), summed over the taps
+        let mut kshape = vec![1, m];
+        kshape.extend(std::iter::repeat_n(1, ns));
+        kshape.extend_from_slice(ks);
+        let tap_dims: Vec<usize> = (2 + ns..2 + 2 * ns).collect();
+        return win.broadcast_mul(&w.reshape(kshape)?)?.sum(tap_dims);
     }
     let w = w.reshape((m, cg, taps))?;
     let mut wshape = vec![1, m];
