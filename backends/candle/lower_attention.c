@@ -161,10 +161,15 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
              * when the offset is per batch */
             const char *edge = cg_fresh(f, side == 0 ? "last_key" : "first_key");
             if (batch_offset) {
+                /* nonpad - q_len + w: the offset of query 0's edge */
+                int64_t shift = side == 0 ? w : -w, sqc;
+                const char *sub = ir_dim_const_value(f->g, sq, &sqc)
+                                      ? m2c_sprintf(f->a, "%lldi64", (long long)(sqc - shift))
+                                  : shift == 0 ? cg_nn_dim_as(f, sq, "i64")
+                                               : m2c_sprintf(f->a, "%s - %lld", cg_nn_dim_as(f, sq, "i64"), (long long)shift);
                 cg_stmt(f, "let %s = Tensor::arange(0i64, %s, %s.device())?.reshape((1, %s, 1))?"
-                           ".broadcast_add(&%s.broadcast_sub(&Tensor::new(%s - %lld, %s.device())?)?)?;",
-                        edge, cg_nn_dim_as(f, sq, "i64"), scores, cg_dim(f, sq), np, cg_nn_dim_as(f, sq, "i64"),
-                        (long long)(side == 0 ? w : -w), scores);
+                           ".broadcast_add(&%s.broadcast_sub(&Tensor::new(%s, %s.device())?)?)?;",
+                        edge, cg_nn_dim_as(f, sq, "i64"), scores, cg_dim(f, sq), np, sub, scores);
             } else {
                 IrDim from = ir_dim_add(f->g, past_len, ir_dim_const(f->g, side == 0 ? w : -w));
                 cg_stmt(f, "let %s = Tensor::arange(%s, %s, %s.device())?.reshape((%s, 1))?;", edge,

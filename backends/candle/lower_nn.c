@@ -120,8 +120,8 @@ bool cg_nn_window(CgFn *f, const IrNode *n, const IrValue *x, const int64_t *k, 
             w->hi[i] = size_c(upper ? total - small : small);
         } else {
             const char *l = cg_dim(f, x->dims[2 + i]), *t = cg_fresh(f, "pad_total");
-            cg_stmt(f, "let %s = (((%s + %lld) / %lld - 1) * %lld + %lld).saturating_sub(%s);", t, l,
-                    (long long)w->stride[i] - 1, (long long)w->stride[i], (long long)w->stride[i], (long long)span, l);
+            cg_stmt(f, "let %s = ((%s.div_ceil(%lld) - 1) * %lld + %lld).saturating_sub(%s);", t, l,
+                    (long long)w->stride[i], (long long)w->stride[i], (long long)span, l);
             bool upper = strcmp(w->auto_pad, "SAME_UPPER") == 0;
             w->lo[i].rs = upper ? m2c_sprintf(f->a, "%s / 2", t) : m2c_sprintf(f->a, "%s - %s / 2", t, t);
             w->hi[i].rs = upper ? m2c_sprintf(f->a, "%s - %s / 2", t, t) : m2c_sprintf(f->a, "%s / 2", t);

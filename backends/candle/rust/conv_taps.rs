@@ -2,7 +2,7 @@
 /// over the kernel taps: each tap is a strided view of the input times that tap's weights.  Any spatial rank,
 /// a stride and a dilation per axis (candle's conv1d/conv2d take one of each, for one or two axes).  With one
 /// input channel per group (depthwise) a tap is an elementwise multiply-add, a few launches for the whole
-/// layer where candle's grouped convolution makes one per channel.  Depthwise fast paths: on the CPU a 1-D
+/// layer where candle's grouped convolution makes one per channel.  Depthwise fast paths: on the CPU a 1d
 /// one is a batched GEMV (each channel's windows are an (out, k) matrix with overlapping rows, a strided
 /// view never copied, times its k weights); on a GPU all windows are one strided view multiplied by the
 /// kernel and summed over the taps (two launches) while that product fits in 2^28 elements.

@@ -1,4 +1,4 @@
-/// 1-D transposed convolution without padding: (N, C, L) and a kernel (C, M / groups, K) give
+/// Transposed 1d convolution without padding: (N, C, L) and a kernel (C, M / groups, K) give
 /// (N, M, (L - 1) * stride + (K - 1) * dilation + 1).  One batched GEMM (x^T times the kernel: every
 /// input position's contribution to every tap), then the taps folded onto the output in
 /// ceil(span / stride) shifted blocks of `stride` interleaved taps.  candle 0.11's CPU
