@@ -30,6 +30,8 @@ int cli_convert(int argc, char **argv)
             }
         } else if (strcmp(s, "--force") == 0) {
             opt.force = true;
+        } else if (strcmp(s, "--no-fuse") == 0) {
+            pass_set_fusion(false);
         } else if (strcmp(s, "--embed-weights") == 0) {
             opt.embed_weights = true;
         } else if (strcmp(s, "--candle-path") == 0) {

@@ -161,7 +161,7 @@ static void report_json(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
         IrOp op = IR_OP_UNKNOWN;
         for (uint32_t n = 0; n < g->nodes.n && op == IR_OP_UNKNOWN; n++)
             if (!g->nodes.v[n].dead && strcmp(node_op_name(&g->nodes.v[n]), ops[i].name) == 0) op = g->nodes.v[n].op;
-        if (op != IR_OP_UNKNOWN && (ir_op_info[op].flags & F_FUSED)) {
+        if (op != IR_OP_UNKNOWN && (ir_op_info[op].flags & F_FUSED_FORM)) {
             json_key(&j, ops[i].name);
             json_int(&j, ops[i].count);
         }
@@ -232,6 +232,8 @@ static int parse_args(int argc, char **argv, InspectArgs *a)
         const char *s = argv[i];
         if (strcmp(s, "--json") == 0) {
             a->json = true;
+        } else if (strcmp(s, "--no-fuse") == 0) {
+            pass_set_fusion(false);
         } else if (strcmp(s, "--dot") == 0 || strcmp(s, "--after") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "ml2candle inspect: %s needs an argument\n", s);
@@ -258,7 +260,7 @@ static int parse_args(int argc, char **argv, InspectArgs *a)
         return M2C_EXIT_USAGE;
     }
     if (a->after && strcmp(a->after, "import") != 0 && !pass_find(a->after)) {
-        fprintf(stderr, "ml2candle inspect: unknown pass '%s' (import, infer, fold, dce, canon)\n", a->after);
+        fprintf(stderr, "ml2candle inspect: unknown pass '%s' (import, infer, fold, dce, canon, fuse)\n", a->after);
         return M2C_EXIT_USAGE;
     }
     return 0;

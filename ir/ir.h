@@ -110,6 +110,7 @@ enum {
     F_SHAPE_OP = 1 << 3,
     F_REDUCE = 1 << 4,
     F_FUSED = 1 << 5,
+    F_FUSED_FORM = 1 << 6,
 };
 
 typedef struct {

@@ -434,3 +434,22 @@ bool infer_einsum(IrGraph *g, IrNode *n)
     }
     return infer_set(g, n, 0, infer_in(g, n, 0)->dtype, r, out);
 }
+
+/* Linear (ours, from passes/fuse_linear.c): y = x·Wᵀ + b with W (out, in) when trans_w=1 (PyTorch's layout),
+ * y = x·W + b with W (in, out) when trans_w=0 (a MatMul's); any leading dims of x. */
+bool infer_linear(IrGraph *g, IrNode *n)
+{
+    const IrValue *x = infer_in(g, n, 0), *w = infer_in(g, n, 1), *b = infer_in(g, n, 2);
+    if (!infer_check_dtype(n, x, "input", INFER_FLOAT) || !infer_same_dtype(g, n, 0, 1)) return false;
+    if (x->rank < 1 || w->rank != 2) return infer_error(n, "needs an input of rank >= 1 and a 2-D weight");
+    bool trans = ir_attr_int(n, "trans_w", 1) != 0;
+    IrDim in = trans ? w->dims[1] : w->dims[0], out = trans ? w->dims[0] : w->dims[1];
+    if (infer_const_conflict(g, in, x->dims[x->rank - 1]))
+        return infer_error(n, "input %s does not match weight %s", infer_value_shape_str(g, x), infer_value_shape_str(g, w));
+    if (b && (b->rank != 1 || infer_const_conflict(g, b->dims[0], out)))
+        return infer_error(n, "bias %s does not match %s outputs", infer_value_shape_str(g, b), ir_dim_str(g, out));
+    IrDim dims[IR_MAX_RANK];
+    infer_copy(dims, x->dims, x->rank);
+    dims[x->rank - 1] = out;
+    return infer_set(g, n, 0, x->dtype, x->rank, dims);
+}

@@ -9,6 +9,8 @@
  *   fold   — constant folding through the reference evaluator; shape idioms become symbolic constants
  *   dce    — dead nodes, unused constants and initializers
  *   canon  — Identity, no-op Cast, inference-mode Dropout removed
+ *   fuse   — the blocks exporters decompose, back to one op each: Linear, GELU/SiLU/QuickGELU/Mish, LayerNorm,
+ *            RMSNorm (fuse_*.c); off with pass_set_fusion(false) (`--no-fuse`)
  * infer → fold → dce repeat until nothing changes.
  */
 #ifndef PASSES_H
@@ -31,6 +33,12 @@ const PassInfo *pass_find(const char *name);
 bool pass_run_pipeline(IrGraph *g, const char *stop_after);
 /* Runs the named passes in order, separated by commas ("infer,fold"), each followed by ir_compact(). */
 bool pass_run_list(IrGraph *g, const char *names);
+void pass_set_fusion(bool on);                 /* the pipeline's fuse stage, on by default */
+
+/*
+ * fuse_util.c, fuse_*.c
+ */
+bool pass_fuse(IrGraph *g);
 
 /*
  * infer.c, infer_*.c — one rule per row of ops.def.

@@ -9,8 +9,16 @@ const PassInfo pass_list[] = {
     {"fold", pass_fold},
     {"dce", pass_dce},
     {"canon", pass_canon},
+    {"fuse", pass_fuse},
     {NULL, NULL},
 };
+
+static bool fusion_on = true;
+
+void pass_set_fusion(bool on)
+{
+    fusion_on = on;
+}
 
 /* Folding a shape idiom can make the next one foldable; real models settle in two or three rounds. */
 enum { MAX_FOLD_ROUNDS = 16 };
@@ -67,6 +75,11 @@ bool pass_run_pipeline(IrGraph *g, const char *stop_after)
     if (STOP_AFTER("dce")) return true;
     bool changed = false;
     if (!run_one(g, pass_find("canon"), &changed)) return false;
+    if (changed && !run_one(g, pass_find("infer"), NULL)) return false;
+    if (changed && !run_one(g, pass_find("dce"), NULL)) return false;
+    if (STOP_AFTER("canon") || !fusion_on) return true;
+    /* fusions replace patterns by the ops they compute: shapes are inferred again, leftovers removed */
+    if (!run_one(g, pass_find("fuse"), &changed)) return false;
     if (changed && !run_one(g, pass_find("infer"), NULL)) return false;
     if (changed && !run_one(g, pass_find("dce"), NULL)) return false;
     return true;

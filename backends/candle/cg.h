@@ -171,6 +171,7 @@ bool cg_lower_shape(CgFn *f, const IrNode *n);
 bool cg_lower_reduce(CgFn *f, const IrNode *n);
 bool cg_lower_nn(CgFn *f, const IrNode *n);
 bool cg_lower_misc(CgFn *f, const IrNode *n);
+bool cg_lower_fused(CgFn *f, const IrNode *n);
 
 /*
  * helpers.c — Rust snippets for what candle lacks, added to src/onnx_ops.rs when used

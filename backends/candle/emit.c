@@ -44,6 +44,9 @@ bool cg_lower_node(CgFn *f, const IrNode *n)
     /* signal processing and the rest */
     case IR_OP_COL2IM: case IR_OP_DFT: case IR_OP_STFT:
         return cg_lower_misc(f, n);
+    /* ours: made by the fusion passes */
+    case IR_OP_LINEAR: case IR_OP_SILU: case IR_OP_QUICK_GELU:
+        return cg_lower_fused(f, n);
     case IR_OP_UNKNOWN:
         return cg_unsupported(f, n, "unsupported op");
     }

@@ -32,7 +32,14 @@ static bool linear(ModTree *t, Mod *m)
     const IrNode *a = node(t, m, 0);
     const IrNode *add = m->nodes.n == 2 ? node(t, m, 1) : NULL;
     if (m->nodes.n > 2) return false;
-    if (a->op == IR_OP_GEMM && !add) {
+    if (a->op == IR_OP_LINEAR && !add) {
+        if (a->in[0] != m->in.v[0] || !is_param(t, a->in[1], 2)) return false;
+        uint32_t b = ir_input(a, 2);
+        if (b != IR_NONE && !is_param(t, b, 1)) return false;
+        m->weight = a->in[1];
+        m->bias = b;
+        m->weight_transposed = !ir_attr_int(a, "trans_w", 1);
+    } else if (a->op == IR_OP_GEMM && !add) {
         if (ir_attr_int(a, "transA", 0) || ir_attr_float(a, "alpha", 1) != 1 || ir_attr_float(a, "beta", 1) != 1)
             return false;
         if (a->in[0] != m->in.v[0] || !is_param(t, a->in[1], 2)) return false;
@@ -55,6 +62,9 @@ static bool linear(ModTree *t, Mod *m)
     } else {
         return false;
     }
+    /* A weight the model keeps as (in, out) under its own PyTorch name (HF's Conv1D) is not nn.Linear's: storing
+     * it transposed would break loading the PyTorch checkpoint.  Only anonymous (folded) ones are transposed. */
+    if (m->weight_transposed && (val(t, m->weight)->flags & V_PARAM)) return false;
     const int64_t *ws = val(t, m->weight)->konst->shape;
     m->in_features = m->weight_transposed ? ws[0] : ws[1];
     m->out_features = m->weight_transposed ? ws[1] : ws[0];

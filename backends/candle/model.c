@@ -28,6 +28,19 @@ static const char *value_type_doc(IrGraph *g, uint32_t v)
     return s;
 }
 
+/* needle occurs in text as a whole identifier (not as the end of another one: Conv1D:: is no D::) */
+static bool names(const char *text, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
+        char b = p == text ? ' ' : p[-1];
+        bool ident = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
+        if (!ident || needle[0] == '.') return true;
+        (void)n;
+    }
+    return false;
+}
+
 /* `use` lines for exactly the items the text names. */
 void cg_write_uses(CgCrate *c, CgOut *o, const char *text)
 {
@@ -38,7 +51,7 @@ void cg_write_uses(CgCrate *c, CgOut *o, const char *text)
     M2cBuf b = {0};
     int n = 0;
     for (size_t i = 0; i < sizeof core / sizeof *core; i++) {
-        bool used = core[i].needle ? strstr(text, core[i].needle) != NULL : (c->nn_items & CG_NN_MODULE) != 0;
+        bool used = core[i].needle ? names(text, core[i].needle) : (c->nn_items & CG_NN_MODULE) != 0;
         if (used) m2c_buf_printf(&b, "%s%s", n++ ? ", " : "", core[i].item);
     }
     cg_line(o, n == 1 ? "use candle_core::%s;" : "use candle_core::{%s};", b.s);

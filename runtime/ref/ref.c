@@ -19,7 +19,8 @@ static bool dispatch(RefCx *c)
     case IR_OP_MISH: case IR_OP_NEG: case IR_OP_NOT: case IR_OP_RECIPROCAL: case IR_OP_RELU: case IR_OP_ROUND:
     case IR_OP_SELU: case IR_OP_SHRINK: case IR_OP_SIGMOID: case IR_OP_SIGN: case IR_OP_SIN: case IR_OP_SINH:
     case IR_OP_SOFTPLUS: case IR_OP_SOFTSIGN: case IR_OP_SQRT: case IR_OP_SWISH: case IR_OP_TAN: case IR_OP_TANH:
-    case IR_OP_THRESHOLDED_RELU: case IR_OP_MS_GELU: case IR_OP_MS_FAST_GELU:
+    case IR_OP_THRESHOLDED_RELU: case IR_OP_MS_GELU: case IR_OP_MS_FAST_GELU: case IR_OP_SILU:
+    case IR_OP_QUICK_GELU:
         return ref_unary(c);
     case IR_OP_ADD: case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV: case IR_OP_MOD: case IR_OP_POW:
     case IR_OP_AND: case IR_OP_OR: case IR_OP_XOR: case IR_OP_EQUAL: case IR_OP_LESS: case IR_OP_LESS_OR_EQUAL:
@@ -64,6 +65,7 @@ static bool dispatch(RefCx *c)
     case IR_OP_TOPK: return ref_topk(c);
     case IR_OP_SOFTMAX: case IR_OP_LOG_SOFTMAX: case IR_OP_HARDMAX: return ref_softmax(c);
     case IR_OP_MATMUL: return ref_matmul(c);
+    case IR_OP_LINEAR: return ref_linear(c);
     case IR_OP_GEMM: return ref_gemm(c);
     case IR_OP_EINSUM: return ref_einsum(c);
     case IR_OP_LAYER_NORM: case IR_OP_RMS_NORM: case IR_OP_MS_SIMPLIFIED_LAYER_NORM: case IR_OP_MS_SKIP_LAYER_NORM:

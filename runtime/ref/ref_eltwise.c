@@ -55,6 +55,7 @@ static void unary_params(const IrNode *n, UnaryParams *p)
     case IR_OP_CELU: case IR_OP_ELU: case IR_OP_THRESHOLDED_RELU: case IR_OP_SWISH:
         p->alpha = ir_attr_float(n, "alpha", 1.0);
         break;
+    case IR_OP_QUICK_GELU: p->alpha = ir_attr_float(n, "alpha", 1.702); break;
     case IR_OP_LEAKY_RELU: p->alpha = ir_attr_float(n, "alpha", 0.01f); break;
     case IR_OP_HARD_SIGMOID:
         p->alpha = ir_attr_float(n, "alpha", 0.2f);
@@ -124,6 +125,8 @@ static double unary_f(IrOp op, double x, const UnaryParams *p)
     case IR_OP_SOFTSIGN: return x / (1 + fabs(x));
     case IR_OP_SQRT: return sqrt(x);
     case IR_OP_SWISH: return x * sigmoid(p->alpha * x);
+    case IR_OP_SILU: return x * sigmoid(x);
+    case IR_OP_QUICK_GELU: return x * sigmoid(p->alpha * x);
     case IR_OP_TAN: return tan(x);
     case IR_OP_TANH: return tanh(x);
     case IR_OP_THRESHOLDED_RELU: return x > p->alpha ? x : 0;

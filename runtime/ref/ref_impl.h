@@ -114,6 +114,7 @@ bool ref_topk(RefCx *c);
 bool ref_softmax(RefCx *c);           /* Softmax, LogSoftmax, Hardmax */
 /* ref_nn.c */
 bool ref_matmul(RefCx *c);
+bool ref_linear(RefCx *c);
 bool ref_gemm(RefCx *c);
 bool ref_einsum(RefCx *c);
 bool ref_norm(RefCx *c);              /* LayerNormalization, RMSNormalization and the contrib forms */

@@ -464,3 +464,36 @@ bool ref_group_norm(RefCx *c)
     ref_set_out(c, 0, y);
     return true;
 }
+
+/* Linear (ours): y = x·Wᵀ + b (trans_w=1, W (out, in)) or x·W + b (trans_w=0, W (in, out)), over the last dim. */
+bool ref_linear(RefCx *c)
+{
+    const IrTensor *x = ref_need(c, 0), *w = ref_need(c, 1);
+    const IrTensor *b = ref_in(c, 2);
+    if (!x || !w) return false;
+    if (!ref_is_float(x->dtype) || x->rank < 1 || w->rank != 2) return ref_fail(c, "Linear: a float input and a 2-D weight");
+    bool trans = ir_attr_int(c->n, "trans_w", 1) != 0;
+    int64_t K = x->shape[x->rank - 1], in = trans ? w->shape[1] : w->shape[0], N = trans ? w->shape[0] : w->shape[1];
+    if (K != in || (b && (b->rank != 1 || b->shape[0] != N))) return ref_fail(c, "Linear: shapes do not match");
+    uint64_t rows = K ? x->numel / (uint64_t)K : 0;
+    if (!ref_work(c, (double)rows * (double)N * (double)K)) return false;
+    int64_t shape[IR_MAX_RANK];
+    memcpy(shape, x->shape, (size_t)x->rank * sizeof *shape);
+    shape[x->rank - 1] = N;
+    IrTensor *y = ref_new(c, x->dtype, x->rank, shape);
+    if (!y) return false;
+    double *fx = ref_to_f64(c, x), *fw = fx ? ref_to_f64(c, w) : NULL, *fb = fw && b ? ref_to_f64(c, b) : NULL;
+    if (!fx || !fw || (b && !fb)) {
+        free(fx), free(fw), free(fb);
+        return false;
+    }
+    for (uint64_t r = 0; r < rows; r++)
+        for (int64_t n = 0; n < N; n++) {
+            double s = fb ? fb[n] : 0;
+            for (int64_t k = 0; k < K; k++) s += fx[r * (uint64_t)K + (uint64_t)k] * (trans ? fw[n * K + k] : fw[k * N + n]);
+            ref_put(y, r * (uint64_t)N + (uint64_t)n, s);
+        }
+    free(fx), free(fw), free(fb);
+    ref_set_out(c, 0, y);
+    return true;
+}

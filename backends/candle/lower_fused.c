@@ -1,0 +1,47 @@
+/* backends/candle/lower_fused.c — the ops of ours that the fusion passes make (Linear, Silu, QuickGelu),
+ * where they are not a candle_nn layer of their own (modules.c turns a Linear module into candle_nn::Linear). */
+#include "cg.h"
+
+static bool linear(CgFn *f, const IrNode *n)
+{
+    const IrValue *x = ir_val(f->g, n->in[0]);
+    bool trans = ir_attr_int(n, "trans_w", 1) != 0;
+    /* the weight is a field (contiguous): its .t() is a transposed view GEMMs take as is */
+    const char *w = trans ? m2c_sprintf(f->a, "%s.t()?", cg_v(f, n->in[1])) : cg_contig(f, n->in[1], true);
+    uint32_t b = ir_input(n, 2);
+    const char *y = cg_out(f, n, 0);
+    const char *prod = b != IR_NONE ? cg_fresh(f, "product") : y;
+    if (x->rank == 2) {
+        cg_stmt(f, "let %s = %s.matmul(&%s)?;", prod, cg_contig(f, n->in[0], true), w);
+    } else {
+        /* a batch of rows is one GEMM over the flattened batch, as candle_nn::Linear does */
+        IrDim rows = ir_dim_const(f->g, 1);
+        for (int i = 0; i < x->rank - 1; i++) rows = ir_dim_mul(f->g, rows, x->dims[i]);
+        const char *flat = cg_fresh(f, "rows");
+        cg_stmt(f, "let %s = %s.reshape((%s, %s))?;", flat, cg_in(f, n, 0), cg_dim(f, rows), cg_dim(f, x->dims[x->rank - 1]));
+        const char *mm = cg_fresh(f, "product");
+        cg_stmt(f, "let %s = %s.matmul(&%s)?;", mm, flat, w);
+        cg_stmt(f, "let %s = %s.reshape(%s)?;", prod, mm, cg_shape_of(f, n->out[0]));
+    }
+    if (b != IR_NONE) cg_stmt(f, "let %s = %s.broadcast_add(%s)?;", y, prod, cg_ref(f, b));
+    return true;
+}
+
+bool cg_lower_fused(CgFn *f, const IrNode *n)
+{
+    switch (n->op) {
+    case IR_OP_LINEAR:
+        return linear(f, n);
+    case IR_OP_SILU:
+        cg_stmt(f, "let %s = %s.silu()?;", cg_out(f, n, 0), cg_in(f, n, 0));
+        return true;
+    case IR_OP_QUICK_GELU: {
+        const char *x = cg_in_ref(f, n, 0);
+        cg_stmt(f, "let %s = (%s * candle_nn::ops::sigmoid(&(%s * %s)?)?)?;", cg_out(f, n, 0), x, x,
+                cg_f32(f->a, ir_attr_float(n, "alpha", 1.702)));
+        return true;
+    }
+    default:
+        return cg_unsupported(f, n, "not one of the fused ops");
+    }
+}
