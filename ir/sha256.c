@@ -6,8 +6,20 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SHANI 1
+
+/* CPUID leaf 7: EBX bit 29 is the SHA extensions (clang 14 has no __builtin_cpu_supports("sha")). */
+static bool cpu_has_sha(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        unsigned a, b, c, d;
+        known = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+    }
+    return known == 1;
+}
 #endif
 
 static const uint32_t K[64] = {
@@ -86,7 +98,7 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[
 static void blocks(uint32_t h[8], const uint8_t *p, size_t n, bool portable)
 {
 #ifdef HAVE_SHANI
-    if (!portable && __builtin_cpu_supports("sha")) {
+    if (!portable && cpu_has_sha()) {
         blocks_shani(h, p, n);
         return;
     }
