@@ -36,7 +36,7 @@ for m in tests/models/*/model.onnx; do
   "$bin" inspect "$m" --json >"$tmp/out.json" 2>/dev/null
   check "inspect/$fx.json" "$tmp/out.json"
 done
-for fx in mlp_ts mlp_dynamo bert_ts; do
+for fx in mlp_ts mlp_dynamo bert_ts bert_dynamo conv1d_ts; do
   rm -rf "$tmp/crate"
   if ! ML2CANDLE_RUSTFMT=${ML2CANDLE_RUSTFMT:-rustfmt} "$bin" "tests/models/$fx/model.onnx" -o "$tmp/crate" --name "$fx" >"$tmp/err.txt" 2>&1; then
     echo "golden: ml2candle failed on $fx:"; cat "$tmp/err.txt"; fail=$((fail + 1)); continue
