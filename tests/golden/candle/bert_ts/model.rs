@@ -19,8 +19,8 @@ impl Pooler {
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let gathered = xs.narrow(1, 0, 1)?.squeeze(1)?;
-        let gemm = self.dense.forward(&gathered)?;
-        let tanh = gemm.tanh()?;
+        let linear = self.dense.forward(&gathered)?;
+        let tanh = linear.tanh()?;
         Ok(tanh)
     }
 }
@@ -41,9 +41,9 @@ impl LayerOutput {
     }
 
     pub fn forward(&self, xs: &Tensor, layer_normalization: &Tensor) -> Result<Tensor> {
-        let add = self.dense.forward(xs)?;
-        let add_1 = add.add(layer_normalization)?;
-        let layer_norm = self.layer_norm.forward(&add_1)?;
+        let linear = self.dense.forward(xs)?;
+        let add = linear.add(layer_normalization)?;
+        let layer_norm = self.layer_norm.forward(&add)?;
         Ok(layer_norm)
     }
 }
@@ -62,13 +62,9 @@ impl LayerIntermediate {
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let add = self.dense.forward(xs)?;
-        let div = (&add / std::f64::consts::SQRT_2)?;
-        let erf = div.erf()?;
-        let add_1 = (&erf + 1.0)?;
-        let mul = add.mul(&add_1)?;
-        let mul_1 = (&mul * 0.5)?;
-        Ok(mul_1)
+        let linear = self.dense.forward(xs)?;
+        let gelu_1 = linear.gelu_erf()?;
+        Ok(gelu_1)
     }
 }
 
@@ -88,9 +84,9 @@ impl AttentionOutput {
     }
 
     pub fn forward(&self, xs: &Tensor, layer_normalization: &Tensor) -> Result<Tensor> {
-        let add = self.dense.forward(xs)?;
-        let add_1 = add.add(layer_normalization)?;
-        let layer_norm = self.layer_norm.forward(&add_1)?;
+        let linear = self.dense.forward(xs)?;
+        let add = linear.add(layer_normalization)?;
+        let layer_norm = self.layer_norm.forward(&add)?;
         Ok(layer_norm)
     }
 }
@@ -114,22 +110,22 @@ impl AttentionSelf {
 
     pub fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (batch, seq, _) = xs.dims3()?;
-        let add = self.query.forward(xs)?;
-        let reshaped = add.reshape((batch, seq, 4, 8))?;
+        let linear = self.query.forward(xs)?;
+        let reshaped = linear.reshape((batch, seq, 4, 8))?;
         let transposed = reshaped.transpose(1, 2)?;
-        let add_1 = self.key.forward(xs)?;
-        let reshaped_1 = add_1.reshape((batch, seq, 4, 8))?;
-        let add_2 = self.value.forward(xs)?;
-        let reshaped_2 = add_2.reshape((batch, seq, 4, 8))?;
-        let transposed_1 = reshaped_2.transpose(1, 2)?;
-        let transposed_2 = reshaped_1.permute((0, 2, 3, 1))?;
+        let linear_1 = self.key.forward(xs)?;
+        let reshaped_1 = linear_1.reshape((batch, seq, 4, 8))?;
+        let transposed_1 = reshaped_1.permute((0, 2, 3, 1))?;
         let matmul = transposed
             .contiguous()?
-            .matmul(&transposed_2.contiguous()?)?;
+            .matmul(&transposed_1.contiguous()?)?;
         let mul = (&matmul * 0.35355338)?;
-        let add_3 = mul.broadcast_add(mask)?;
-        let softmax = candle_nn::ops::softmax_last_dim(&add_3)?;
-        let matmul_1 = softmax.matmul(&transposed_1.contiguous()?)?;
+        let add = mul.broadcast_add(mask)?;
+        let softmax = candle_nn::ops::softmax_last_dim(&add)?;
+        let linear_2 = self.value.forward(xs)?;
+        let reshaped_2 = linear_2.reshape((batch, seq, 4, 8))?;
+        let transposed_2 = reshaped_2.transpose(1, 2)?;
+        let matmul_1 = softmax.matmul(&transposed_2.contiguous()?)?;
         let transposed_3 = matmul_1.transpose(1, 2)?;
         let reshaped_3 = transposed_3.reshape((batch, seq, 32))?;
         Ok(reshaped_3)
@@ -177,8 +173,8 @@ impl EncoderLayer {
 
     pub fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let layer_norm = self.attention.forward(xs, mask)?;
-        let mul = self.intermediate.forward(&layer_norm)?;
-        let layer_norm_1 = self.output.forward(&mul, &layer_norm)?;
+        let gelu = self.intermediate.forward(&layer_norm)?;
+        let layer_norm_1 = self.output.forward(&gelu, &layer_norm)?;
         Ok(layer_norm_1)
     }
 }

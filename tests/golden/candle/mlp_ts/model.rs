@@ -28,14 +28,10 @@ impl Model {
     }
 
     pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
-        let gemm = self.m0.forward(input)?;
-        let div = (&gemm / std::f64::consts::SQRT_2)?;
-        let erf = div.erf()?;
-        let add = (&erf + 1.0)?;
-        let mul = gemm.mul(&add)?;
-        let mul_1 = (&mul * 0.5)?;
-        let gemm_1 = self.m2.forward(&mul_1)?;
-        let relu = gemm_1.relu()?;
+        let linear = self.m0.forward(input)?;
+        let gelu_1 = linear.gelu_erf()?;
+        let linear_1 = self.m2.forward(&gelu_1)?;
+        let relu = linear_1.relu()?;
         let output = self.m4.forward(&relu)?;
         Ok(output)
     }
