@@ -58,14 +58,22 @@ int cli_convert(int argc, char **argv)
     }
     opt.model_path = model;
     m2c_diag_reset(model);
+    /* the model's SHA-256 (for the README) is computed on a thread beside everything else */
+    opt.model_hash = m2c_file_hash_start(model);
     IrGraph *g = onnx_import(model);
-    if (!g) return m2c_exit_code();
+    if (!g) {
+        m2c_file_hash_finish(opt.model_hash, NULL);
+        return m2c_exit_code();
+    }
     for (uint32_t n = 0; n < g->nodes.n; n++) {
         const IrNode *node = &g->nodes.v[n];
         if (node->op == IR_OP_UNKNOWN)
             m2c_error(&node->loc, "unsupported op %s (domain '%s', opset %d)", node->op_type, node->domain, node->opset);
     }
-    if (m2c_error_count() == 0 && pass_run_pipeline(g, NULL)) cg_emit_crate(g, &opt);
+    if (m2c_error_count() == 0 && pass_run_pipeline(g, NULL))
+        cg_emit_crate(g, &opt);   /* finishes opt.model_hash */
+    else
+        m2c_file_hash_finish(opt.model_hash, g->arena);
     ir_graph_free(g);
     return m2c_exit_code();
 }

@@ -80,6 +80,25 @@ uint64_t m2c_hash_bytes(const void *p, size_t n, uint64_t seed);
  */
 void m2c_sha256_hex(const void *data, size_t len, char out[65]);
 void m2c_sha256_hex_portable(const void *data, size_t len, char out[65]);   /* without CPU extensions (tests) */
+/* The same over data given in pieces */
+typedef struct {
+    uint32_t h[8];
+    uint8_t buf[64];
+    size_t nbuf;
+    uint64_t len;
+} M2cSha256;
+void m2c_sha256_init(M2cSha256 *s);
+void m2c_sha256_update(M2cSha256 *s, const void *data, size_t n);
+void m2c_sha256_final_hex(M2cSha256 *s, char out[65]);
+
+/*
+ * filehash.c — a file's SHA-256 on a thread: start it early, finish (join) it where the hash is needed.
+ */
+typedef struct M2cFileHash M2cFileHash;
+M2cFileHash *m2c_file_hash_start(const char *path);
+/* The lowercase hex digest in `a`, or NULL if the file could not be read (or `a` is NULL: only the thread
+ * is wanted gone); frees h (NULL is allowed). */
+const char *m2c_file_hash_finish(M2cFileHash *h, M2cArena *a);
 
 /*
  * diag.c

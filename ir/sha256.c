@@ -107,30 +107,67 @@ static void blocks(uint32_t h[8], const uint8_t *p, size_t n, bool portable)
     for (; n > 0; n--, p += 64) block(h, p);
 }
 
-static void sha256_hex(const void *data, size_t len, char out[65], bool portable)
+void m2c_sha256_init(M2cSha256 *s)
 {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(s->h, iv, sizeof iv);
+    s->nbuf = 0;
+    s->len = 0;
+}
+
+static void update(M2cSha256 *s, const void *data, size_t n, bool portable)
+{
     const uint8_t *p = data;
-    size_t n = len;
-    blocks(h, p, n / 64, portable);
+    s->len += n;
+    if (s->nbuf) {   /* complete the partial block first */
+        size_t k = 64 - s->nbuf < n ? 64 - s->nbuf : n;
+        memcpy(s->buf + s->nbuf, p, k);
+        s->nbuf += k, p += k, n -= k;
+        if (s->nbuf < 64) return;
+        blocks(s->h, s->buf, 1, portable);
+        s->nbuf = 0;
+    }
+    blocks(s->h, p, n / 64, portable);
     p += n / 64 * 64;
-    n %= 64;
+    memcpy(s->buf, p, n % 64);
+    s->nbuf = n % 64;
+}
+
+static void final_hex(M2cSha256 *s, char out[65], bool portable)
+{
     uint8_t tail[128] = {0};
-    memcpy(tail, p, n);
-    tail[n] = 0x80;
-    size_t tl = n < 56 ? 64 : 128;
-    uint64_t bits = (uint64_t)len * 8;
+    memcpy(tail, s->buf, s->nbuf);
+    tail[s->nbuf] = 0x80;
+    size_t tl = s->nbuf < 56 ? 64 : 128;
+    uint64_t bits = s->len * 8;
     for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
-    blocks(h, tail, tl / 64, portable);
-    for (int i = 0; i < 8; i++) snprintf(out + 8 * i, 9, "%08x", h[i]);
+    blocks(s->h, tail, tl / 64, portable);
+    for (int i = 0; i < 8; i++) snprintf(out + 8 * i, 9, "%08x", s->h[i]);
+}
+
+void m2c_sha256_update(M2cSha256 *s, const void *data, size_t n)
+{
+    update(s, data, n, false);
+}
+
+void m2c_sha256_final_hex(M2cSha256 *s, char out[65])
+{
+    final_hex(s, out, false);
 }
 
 void m2c_sha256_hex(const void *data, size_t len, char out[65])
 {
-    sha256_hex(data, len, out, false);
+    M2cSha256 s;
+    m2c_sha256_init(&s);
+    update(&s, data, len, false);
+    final_hex(&s, out, false);
 }
 
 void m2c_sha256_hex_portable(const void *data, size_t len, char out[65])
 {
-    sha256_hex(data, len, out, true);
+    M2cSha256 s;
+    m2c_sha256_init(&s);
+    update(&s, data, len, true);
+    final_hex(&s, out, true);
 }

@@ -21,6 +21,7 @@ typedef struct {
     bool force;                /* --force: replace a non-empty -o */
     bool embed_weights;        /* --embed-weights: include_bytes! the safetensors into the crate */
     const char *model_path;    /* source model, for the README and the sha256 */
+    M2cFileHash *model_hash;   /* its SHA-256 being computed (started before the import); NULL: hash here */
     const char *candle_path;   /* tests only: a path dependency for candle instead of crates.io */
 } CgOptions;
 
@@ -55,6 +56,11 @@ typedef struct {
     bool transposed;           /* a 2-D tensor written transposed (Linear weights given as (in, out)) */
 } CgStTensor;
 bool cg_write_safetensors(const char *path, const CgStTensor *ts, uint32_t n, const char *source_sha256);
+/* The same in two steps: the data starts being written (on threads) at once, the header when the source's
+ * hash is known.  cg_st_start reports errors and returns NULL; cg_st_finish(NULL, ..) is false. */
+typedef struct CgStWriter CgStWriter;
+CgStWriter *cg_st_start(const char *path, const CgStTensor *ts, uint32_t n);
+bool cg_st_finish(CgStWriter *w, const char *source_sha256);
 
 /*
  * The state of the crate being generated: weights and constants to store, helper snippets used.
@@ -172,6 +178,7 @@ bool cg_lower_reduce(CgFn *f, const IrNode *n);
 bool cg_lower_nn(CgFn *f, const IrNode *n);
 bool cg_lower_misc(CgFn *f, const IrNode *n);
 bool cg_lower_fused(CgFn *f, const IrNode *n);
+bool cg_lower_extra(CgFn *f, const IrNode *n);
 
 /*
  * helpers.c — Rust snippets for what candle lacks, added to src/onnx_ops.rs when used
@@ -194,6 +201,7 @@ void cg_write_uses(CgCrate *c, CgOut *o, const char *text);   /* `use` lines for
 /*
  * crate.c — the crate on disk
  */
+/* Writes the crate; finishes (joins and frees) opt->model_hash, whatever happens. */
 bool cg_emit_crate(IrGraph *g, const CgOptions *opt);
 
 #endif
