@@ -58,6 +58,7 @@ int cli_convert(int argc, char **argv)
     }
     opt.model_path = model;
     m2c_diag_reset(model);
+    if (!cg_out_dir_ok(&opt)) return m2c_exit_code();   /* before a long import, not after */
     /* the model's SHA-256 (for the README) is computed on a thread beside everything else */
     opt.model_hash = m2c_file_hash_start(model);
     IrGraph *g = onnx_import(model);

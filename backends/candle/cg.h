@@ -201,6 +201,8 @@ void cg_write_uses(CgCrate *c, CgOut *o, const char *text);   /* `use` lines for
 /*
  * crate.c — the crate on disk
  */
+/* -o is usable: absent, an empty folder, or any folder with --force (reports the error) */
+bool cg_out_dir_ok(const CgOptions *opt);
 /* Writes the crate; finishes (joins and frees) opt->model_hash, whatever happens. */
 bool cg_emit_crate(IrGraph *g, const CgOptions *opt);
 

@@ -338,6 +338,21 @@ static char *example(IrGraph *g, const char *name, const CgFn *names)
     return o.buf.s;
 }
 
+bool cg_out_dir_ok(const CgOptions *opt)
+{
+    struct stat st;
+    if (stat(opt->out_dir, &st) != 0) return true;
+    if (!S_ISDIR(st.st_mode)) {
+        m2c_io_error("'%s' exists and is not a folder", opt->out_dir);
+        return false;
+    }
+    if (!dir_is_empty(opt->out_dir) && !opt->force) {
+        m2c_usage_error("output folder '%s' is not empty (use --force to replace it)", opt->out_dir);
+        return false;
+    }
+    return true;
+}
+
 bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
 {
     M2cArena *a = g->arena;
@@ -345,17 +360,9 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
      * meanwhile (the CLI starts it before the import) */
     M2cFileHash *hash = opt->model_hash ? opt->model_hash : opt->model_path ? m2c_file_hash_start(opt->model_path) : NULL;
     struct stat st;
-    if (stat(opt->out_dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) {
-            m2c_io_error("'%s' exists and is not a folder", opt->out_dir);
-            m2c_file_hash_finish(hash, NULL);
-            return false;
-        }
-        if (!dir_is_empty(opt->out_dir) && !opt->force) {
-            m2c_usage_error("output folder '%s' is not empty (use --force to replace it)", opt->out_dir);
-            m2c_file_hash_finish(hash, NULL);
-            return false;
-        }
+    if (!cg_out_dir_ok(opt)) {
+        m2c_file_hash_finish(hash, NULL);
+        return false;
     }
     CgCrate c = {0};
     c.g = g;
