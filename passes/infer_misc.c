@@ -140,33 +140,44 @@ bool infer_dft(IrGraph *g, IrNode *n)
     else if (last != 1 && last != 2)
         return infer_error(n, "the last dim must be 1 (real) or 2 (complex), input has shape %s",
                            infer_value_shape_str(g, x));
-    /* opset 17: axis attribute (moved to input 2 by the importer), default 1; opset 20: input, default -2 */
+    /* opset 17: axis attribute (moved to input 2 by the importer), default 1; opset 20: input, default -2.  An
+     * axis known only at run time leaves the transformed length on an unknown axis: every signal dim the
+     * transform would change gets a symbol of this node (none does for a full-length complex transform). */
     IrDim ad;
+    bool axis_known = true;
     if (infer_in(g, n, 2)) {
-        if (!infer_in_scalar_dim(g, n, 2, &ad) || !ir_dim_const_value(g, ad, &axis))
-            return infer_error(n, "the axis input must be a known constant");
+        const IrValue *av = infer_in(g, n, 2);
+        int64_t an = infer_in_numel(g, n, 2);
+        if (!infer_check_dtype(n, av, "axis", INFER_INT)) return false;
+        if (av->rank > 1 || (an >= 0 && an != 1))
+            return infer_error(n, "axis must be a scalar, has shape %s", infer_value_shape_str(g, av));
+        axis_known = infer_in_scalar_dim(g, n, 2, &ad) && ir_dim_const_value(g, ad, &axis);
     } else {
         axis = n->opset > 0 && n->opset < 20 ? ir_attr_int(n, "axis", 1) : -2;
     }
     int64_t a = axis < 0 ? axis + r : axis;
-    if (a < 0 || a > r - 2)
+    if (axis_known && (a < 0 || a > r - 2))
         return infer_error(n, "axis %lld is out of range for rank %d (the last axis holds re/im)", (long long)axis, r);
     bool onesided = ir_attr_int(n, "onesided", 0) != 0, inverse = ir_attr_int(n, "inverse", 0) != 0;
     bool irfft = onesided && inverse;
     if (onesided && !inverse && last == 2)
         return infer_error(n, "onesided forward DFT needs a real input (last dim 1)");
     if (irfft && last == 1) return infer_error(n, "onesided inverse DFT needs a complex input (last dim 2)");
-    IrDim len;
-    if (infer_in(g, n, 1)) {
-        if (!infer_check_dtype(n, infer_in(g, n, 1), "dft_length", INFER_INT)) return false;
-        if (!infer_in_scalar_dim(g, n, 1, &len)) len = infer_sym(g, n, 0, (int)a);
-    } else {
-        len = irfft ? ir_dim_mul(g, ir_dim_const(g, 2), ir_dim_sub(g, x->dims[a], ir_dim_const(g, 1))) : x->dims[a];
-    }
     IrDim out[IR_MAX_RANK];
     infer_copy(out, x->dims, r);
-    out[a] = onesided && !inverse ? ir_dim_add(g, ir_dim_div(g, len, ir_dim_const(g, 2)), ir_dim_const(g, 1)) : len;
     out[r - 1] = ir_dim_const(g, irfft ? 1 : 2);
+    if (infer_in(g, n, 1) && !infer_check_dtype(n, infer_in(g, n, 1), "dft_length", INFER_INT)) return false;
+    for (int i = 0; i < r - 1; i++) {
+        if (axis_known && i != a) continue;
+        IrDim len;
+        if (infer_in(g, n, 1)) {
+            if (!infer_in_scalar_dim(g, n, 1, &len)) len = infer_sym(g, n, 0, i);
+        } else {
+            len = irfft ? ir_dim_mul(g, ir_dim_const(g, 2), ir_dim_sub(g, x->dims[i], ir_dim_const(g, 1))) : x->dims[i];
+        }
+        IrDim d = onesided && !inverse ? ir_dim_add(g, ir_dim_div(g, len, ir_dim_const(g, 2)), ir_dim_const(g, 1)) : len;
+        out[i] = axis_known || d == x->dims[i] ? d : infer_sym(g, n, 0, i);
+    }
     return infer_set(g, n, 0, x->dtype, r, out);
 }
 

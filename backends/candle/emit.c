@@ -44,6 +44,12 @@ bool cg_lower_node(CgFn *f, const IrNode *n)
     /* signal processing and the rest */
     case IR_OP_COL2IM: case IR_OP_DFT: case IR_OP_STFT:
         return cg_lower_misc(f, n);
+    /* the less common ops: losses, bit shifts, windows, crops, grids */
+    case IR_OP_AFFINE_GRID: case IR_OP_BIT_SHIFT: case IR_OP_BLACKMAN_WINDOW: case IR_OP_CENTER_CROP_PAD:
+    case IR_OP_COMPRESS: case IR_OP_CUMPROD: case IR_OP_DET: case IR_OP_GRID_SAMPLE: case IR_OP_HAMMING_WINDOW:
+    case IR_OP_HANN_WINDOW: case IR_OP_LP_NORM: case IR_OP_LP_POOL: case IR_OP_LRN: case IR_OP_MVN: case IR_OP_NLL_LOSS:
+    case IR_OP_REVERSE_SEQUENCE: case IR_OP_SCE_LOSS:
+        return cg_lower_extra(f, n);
     /* ours: made by the fusion passes */
     case IR_OP_LINEAR: case IR_OP_SILU: case IR_OP_QUICK_GELU:
         return cg_lower_fused(f, n);

@@ -1,7 +1,7 @@
 /* runtime/ref/ref.c — the reference evaluator's entry point: one switch over the op table sending each op to
  * its family (ref_eltwise.c, ref_shape.c, ref_index.c, ref_reduce.c, ref_nn.c, ref_attn.c, ref_dft.c,
- * ref_conv.c), and the helpers they share: failure reasons, budgeted allocation, typed element access,
- * broadcasting. */
+ * ref_conv.c, ref_extra.c, ref_extra_index.c), and the helpers they share: failure reasons, budgeted
+ * allocation, typed element access, broadcasting. */
 #include "ref_impl.h"
 
 #include <math.h>
@@ -83,6 +83,20 @@ static bool dispatch(RefCx *c)
     case IR_OP_DFT: return ref_dft(c);
     case IR_OP_STFT: return ref_stft(c);
     case IR_OP_ROTARY_EMBEDDING: case IR_OP_MS_ROTARY_EMBEDDING: return ref_rotary(c);
+    case IR_OP_NLL_LOSS: case IR_OP_SCE_LOSS: return ref_loss(c);
+    case IR_OP_BIT_SHIFT: return ref_bit_shift(c);
+    case IR_OP_CUMPROD: return ref_cumprod(c);
+    case IR_OP_LP_NORM: return ref_lp_norm(c);
+    case IR_OP_MVN: return ref_mvn(c);
+    case IR_OP_LRN: return ref_lrn(c);
+    case IR_OP_LP_POOL: return ref_lp_pool(c);
+    case IR_OP_HANN_WINDOW: case IR_OP_HAMMING_WINDOW: case IR_OP_BLACKMAN_WINDOW: return ref_window(c);
+    case IR_OP_REVERSE_SEQUENCE: return ref_reverse_sequence(c);
+    case IR_OP_COMPRESS: return ref_compress(c);
+    case IR_OP_CENTER_CROP_PAD: return ref_center_crop_pad(c);
+    case IR_OP_DET: return ref_det(c);
+    case IR_OP_AFFINE_GRID: return ref_affine_grid(c);
+    case IR_OP_GRID_SAMPLE: return ref_grid_sample(c);
     default:
         return ref_fail(c, "the reference evaluator does not implement %s", ir_op_name(c->n->op));
     }

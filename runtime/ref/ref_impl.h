@@ -134,5 +134,21 @@ bool ref_col2im(RefCx *c);
 bool ref_pool(RefCx *c);              /* AveragePool, MaxPool */
 bool ref_global_pool(RefCx *c);
 bool ref_resize(RefCx *c);
+/* ref_extra.c */
+bool ref_loss(RefCx *c);              /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
+bool ref_bit_shift(RefCx *c);
+bool ref_cumprod(RefCx *c);
+bool ref_lp_norm(RefCx *c);
+bool ref_mvn(RefCx *c);
+bool ref_lrn(RefCx *c);
+bool ref_lp_pool(RefCx *c);
+bool ref_window(RefCx *c);            /* HannWindow, HammingWindow, BlackmanWindow */
+/* ref_extra_index.c */
+bool ref_reverse_sequence(RefCx *c);
+bool ref_compress(RefCx *c);
+bool ref_center_crop_pad(RefCx *c);
+bool ref_det(RefCx *c);
+bool ref_affine_grid(RefCx *c);
+bool ref_grid_sample(RefCx *c);
 
 #endif

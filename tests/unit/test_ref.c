@@ -826,6 +826,90 @@ static void test_failures(void)
     EXPECT(op1(IR_OP_ABS, INS(un)), DT_F64, 1, SH(2), V(1.5, 2));
 }
 
+/* The less common ops (ref_extra.c, ref_extra_index.c). */
+static void test_extra(void)
+{
+    /* NLL on log-probabilities: none, weighted mean, ignore_index; SCE through log_softmax, both outputs */
+    IrTensor *lp = ten(DT_F32, 2, SH(2, 3), V(1, 2, 3, 4, 5, 6)), *tg = teni(DT_I64, 1, SH(2), I(2, 0));
+    IrNode *n = node(IR_OP_NLL_LOSS, 1);
+    ir_attr_set_str(g, n, "reduction", "none");
+    CHECK(run(n, INS(lp, tg)));
+    EXPECT(out[0], DT_F32, 1, SH(2), V(-3, -4));
+    EXPECT(op1(IR_OP_NLL_LOSS, INS(lp, tg, ten(DT_F32, 1, SH(3), V(0.5, 1, 2)))), DT_F32, 0, NULL, V(-3.2));
+    n = node(IR_OP_NLL_LOSS, 1);
+    ir_attr_set_int(g, n, "ignore_index", 0);
+    CHECK(run(n, INS(lp, tg)));
+    EXPECT(out[0], DT_F32, 0, NULL, V(-3));
+    n = node(IR_OP_SCE_LOSS, 2);
+    CHECK(run(n, INS(ten(DT_F32, 2, SH(1, 2), V(0, 0)), teni(DT_I64, 1, SH(1), I(1)))));
+    EXPECT(out[0], DT_F32, 0, NULL, V(0.6931471806));
+    EXPECT(out[1], DT_F32, 2, SH(1, 2), V(-0.6931471806, -0.6931471806));
+    EXPECT_FAIL(node(IR_OP_NLL_LOSS, 1), "not a class", lp, teni(DT_I64, 1, SH(2), I(3, 0)));
+    /* BitShift: u8 wraps; i8 shifts arithmetically, a shift of the width or more leaves the sign */
+    n = node(IR_OP_BIT_SHIFT, 1);
+    ir_attr_set_str(g, n, "direction", "LEFT");
+    CHECK(run(n, INS(teni(DT_U8, 1, SH(2), I(1, 255)), teni(DT_U8, 1, SH(2), I(1, 1)))));
+    EXPECT_I(out[0], DT_U8, 1, SH(2), I(2, 254));
+    CHECK(run(n, INS(teni(DT_I8, 1, SH(1), I(64)), teni(DT_I8, 1, SH(1), I(1)))));
+    EXPECT_I(out[0], DT_I8, 1, SH(1), I(-128));
+    n = node(IR_OP_BIT_SHIFT, 1);
+    ir_attr_set_str(g, n, "direction", "RIGHT");
+    CHECK(run(n, INS(teni(DT_I8, 1, SH(3), I(-8, 8, -8)), teni(DT_I8, 1, SH(3), I(1, 1, 9)))));
+    EXPECT_I(out[0], DT_I8, 1, SH(3), I(-4, 4, -1));
+    /* CumProd exclusive, reversed */
+    IrTensor *v = ten(DT_F32, 1, SH(3), V(1, 2, 3));
+    n = node(IR_OP_CUMPROD, 1);
+    ir_attr_set_int(g, n, "exclusive", 1);
+    CHECK(run(n, INS(v, scalar_i64(0))));
+    EXPECT(out[0], DT_F32, 1, SH(3), V(1, 1, 2));
+    n = node(IR_OP_CUMPROD, 1);
+    ir_attr_set_int(g, n, "reverse", 1);
+    CHECK(run(n, INS(v, scalar_i64(-1))));
+    EXPECT(out[0], DT_F32, 1, SH(3), V(6, 6, 3));
+    /* LpNormalization (a zero row stays zero), MVN over N, H, W, LRN over 2 channels, LpPool p=2 */
+    EXPECT(op1(IR_OP_LP_NORM, INS(ten(DT_F32, 2, SH(2, 2), V(3, 4, 0, 0)))), DT_F32, 2, SH(2, 2), V(0.6, 0.8, 0, 0));
+    EXPECT(op1(IR_OP_MVN, INS(ten(DT_F32, 4, SH(1, 2, 1, 2), V(1, 3, 5, 5)))), DT_F32, 4, SH(1, 2, 1, 2), V(-1, 1, 0, 0));
+    n = node(IR_OP_LRN, 1);
+    ir_attr_set_int(g, n, "size", 2);
+    ir_attr_set_float(g, n, "alpha", 1);
+    ir_attr_set_float(g, n, "beta", 1);
+    CHECK(run(n, INS(ten(DT_F32, 4, SH(1, 2, 1, 1), V(1, 2)))));
+    EXPECT(out[0], DT_F32, 4, SH(1, 2, 1, 1), V(0.2857142857, 0.6666666667));
+    n = node(IR_OP_LP_POOL, 1);
+    ir_attr_set_ints(g, n, "kernel_shape", I(2), 1);
+    CHECK(run(n, INS(ten(DT_F32, 3, SH(1, 1, 3), V(3, 4, 0)))));
+    EXPECT(out[0], DT_F32, 3, SH(1, 1, 2), V(5, 4));
+    /* a periodic Hann window of 4 */
+    EXPECT(op1(IR_OP_HANN_WINDOW, INS(scalar_i64(4))), DT_F32, 1, SH(4), V(0, 0.5, 1, 0.5));
+    /* ReverseSequence along axis 1 per row; Compress along an axis and flattened; CenterCropPad */
+    IrTensor *m = ten(DT_F32, 2, SH(2, 3), V(1, 2, 3, 4, 5, 6));
+    n = node(IR_OP_REVERSE_SEQUENCE, 1);
+    ir_attr_set_int(g, n, "batch_axis", 0);
+    ir_attr_set_int(g, n, "time_axis", 1);
+    CHECK(run(n, INS(m, teni(DT_I64, 1, SH(2), I(2, 3)))));
+    EXPECT(out[0], DT_F32, 2, SH(2, 3), V(2, 1, 3, 6, 5, 4));
+    n = node(IR_OP_COMPRESS, 1);
+    ir_attr_set_int(g, n, "axis", 1);
+    CHECK(run(n, INS(m, ten(DT_BOOL, 1, SH(2), V(0, 1)))));
+    EXPECT(out[0], DT_F32, 2, SH(2, 1), V(2, 5));
+    EXPECT(op1(IR_OP_COMPRESS, INS(m, ten(DT_BOOL, 1, SH(4), V(1, 0, 0, 1)))), DT_F32, 1, SH(2), V(1, 4));
+    EXPECT(op1(IR_OP_CENTER_CROP_PAD, INS(v, teni(DT_I64, 1, SH(1), I(1)))), DT_F32, 1, SH(1), V(2));
+    EXPECT(op1(IR_OP_CENTER_CROP_PAD, INS(v, teni(DT_I64, 1, SH(1), I(5)))), DT_F32, 1, SH(5), V(0, 1, 2, 3, 0));
+    /* Det of a batch: a 2x2 and a swapped diagonal */
+    EXPECT(op1(IR_OP_DET, INS(ten(DT_F64, 3, SH(2, 2, 2), V(1, 2, 3, 4, 0, 2, 3, 0)))), DT_F64, 1, SH(2), V(-2, -6));
+    /* AffineGrid's identity over a 1x2 image; GridSample between two pixels (linear) and at a tie (nearest) */
+    IrTensor *th = ten(DT_F32, 3, SH(1, 2, 3), V(1, 0, 0, 0, 1, 0));
+    EXPECT(op1(IR_OP_AFFINE_GRID, INS(th, teni(DT_I64, 1, SH(4), I(1, 1, 1, 2)))), DT_F32, 4, SH(1, 1, 2, 2),
+           V(-0.5, 0, 0.5, 0));
+    IrTensor *img = ten(DT_F32, 4, SH(1, 1, 1, 2), V(10, 20)), *at = ten(DT_F32, 4, SH(1, 1, 1, 2), V(0, 0));
+    EXPECT(op1(IR_OP_GRID_SAMPLE, INS(img, at)), DT_F32, 4, SH(1, 1, 1, 1), V(15));
+    n = node(IR_OP_GRID_SAMPLE, 1);
+    ir_attr_set_str(g, n, "mode", "nearest");
+    ir_attr_set_int(g, n, "align_corners", 1);
+    CHECK(run(n, INS(img, at)));
+    EXPECT(out[0], DT_F32, 4, SH(1, 1, 1, 1), V(10));
+}
+
 int main(void)
 {
     g = ir_graph_new("ref");
@@ -844,6 +928,7 @@ int main(void)
     test_spectral();
     test_conv_pool();
     test_resize();
+    test_extra();
     test_failures();
     ir_graph_free(g);
     CHECK_DONE();
