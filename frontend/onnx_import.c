@@ -398,8 +398,9 @@ static void import_opsets(Importer *imp, const Onnx__ModelProto *m)
     int64_t v = ir_opset(g, "");
     if (v < 0)
         m2c_error(NULL, "the model imports no opset of the default ONNX domain");
-    else if (v < 7 || v > 28)
-        m2c_error(NULL, "ONNX opset %lld is not supported (ml2candle reads opsets 7 to 28; 13 to 23 are tested)",
+    else if (v < 1 || v > 28)
+        /* before 7, the few ops whose meaning changed are rewritten or refused node by node (upgrade.c) */
+        m2c_error(NULL, "ONNX opset %lld is not supported (ml2candle reads opsets 1 to 28; 13 to 23 are tested)",
                   (long long)v);
 }
 

@@ -39,6 +39,8 @@ IrOp ir_op_lookup(const char *domain, const char *op_type)
     if (onnx && strcmp(op_type, "SimplifiedLayerNormalization") == 0) return IR_OP_MS_SIMPLIFIED_LAYER_NORM;
     /* Scatter (opsets 9-10) is ScatterElements without a reduction, renamed in opset 11. */
     if (onnx && strcmp(op_type, "Scatter") == 0) return IR_OP_SCATTER_ELEMENTS;
+    /* Upsample (opsets 7-9) is Resize-10 with scales; frontend/upgrade.c gives it that signature. */
+    if (onnx && strcmp(op_type, "Upsample") == 0) return IR_OP_RESIZE;
     return IR_OP_UNKNOWN;
 }
 

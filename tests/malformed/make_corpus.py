@@ -161,7 +161,11 @@ def main():
     m.ClearField("graph")
     add("no_graph.onnx", m, 1, "the model has no graph")
     add("no_opset_import.onnx", relu_model(opset=0), 1, "the model imports no opset of the default ONNX domain")
-    add("opset_too_old.onnx", relu_model(opset=6), 1, "ONNX opset 6 is not supported")
+    add("opset_too_new.onnx", relu_model(opset=29), 1, "ONNX opset 29 is not supported")
+    # opsets 1-6 are read, but not the forms whose meaning changed in 7
+    add("legacy_broadcast_axis.onnx",
+        model([helper.make_node("Add", ["x", "b"], ["y"], name="add", broadcast=1, axis=0)], [vi("x", (4, 2)), vi("b")],
+              [vi("y", (4, 2))], opset=6), 1, "broadcasting along 'axis' (before opset 7) is not supported")
     add("opset_twice.onnx", relu_model(extra_opsets=[("ai.onnx", 18)]), 1, "opset_import lists domain '' twice")
     add("opset_flood.onnx", relu_model(extra_opsets=[(f"d{i}", 1) for i in range(1100)]), 1,
         "opset_import lists 1101 domains")

@@ -1146,6 +1146,36 @@ static void test_upgrades(void)
         check_const_input(g, cl, 2, DT_F32, (double[]){2}, 1);
         ir_graph_free(g);
     }
+    /* Upsample-7 is Resize-10: its scales attribute becomes input 2 */
+    m = model_new(7);
+    add_input(m, "x", DT_F32, 4, (const char *[]){"1", "1", "2", "2"});
+    attr_floats(add_node(m, "Upsample", "up", "x", "y"), "scales", (float[]){1, 1, 2, 3}, 4);
+    add_output(m, "y");
+    IMPORT_OK(g, m, "upsample7.onnx");
+    if (g) {
+        const IrNode *up = node_named(g, "up");
+        CHECK(up && up->op == IR_OP_RESIZE && up->nin == 3 && up->in[1] == IR_NONE && !ir_attr(up, "scales"));
+        check_const_input(g, up, 2, DT_F32, (double[]){1, 1, 2, 3}, 4);
+        ir_graph_free(g);
+    }
+    /* opset 5: Cast named its type, Pad called pads paddings; Add's broadcast without axis is numpy's */
+    m = model_new(5);
+    add_input(m, "x", DT_F32, 2, (const char *[]){"2", "3"});
+    Onnx__AttributeProto *to = attr(add_node(m, "Cast", "cast", "x", "c"), "to", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    to->has_s = true;
+    to->s.data = (uint8_t *)S("DOUBLE");
+    to->s.len = 6;
+    attr_ints(add_node(m, "Pad", "pad", "c", "p"), "paddings", (int64_t[]){0, 1, 0, 1}, 4);
+    attr_int(add_node(m, "Add", "add", "p,p", "y"), "broadcast", 1);
+    add_output(m, "y");
+    IMPORT_OK(g, m, "legacy5.onnx");
+    if (g) {
+        CHECK_EQ_INT(ir_attr_int(node_named(g, "cast"), "to", 0), DT_F64);
+        const IrNode *pd = node_named(g, "pad");
+        CHECK(pd && !ir_attr(pd, "paddings"));
+        check_const_input(g, pd, 1, DT_I64, (double[]){0, 1, 0, 1}, 4);
+        ir_graph_free(g);
+    }
 }
 
 /* --- errors: each once, on one line, naming the node --------------------------------------------------- */
@@ -1337,10 +1367,10 @@ static void test_errors(void)
     add_output(m, "y");
     IMPORT_FAILS(m, "no_opset.onnx", M2C_EXIT_INVALID, "the model imports no opset of the default ONNX domain");
 
-    m = relu_model(5);
+    m = relu_model(29);
     add_node(m, "Relu", "r", "x", "y");
     add_output(m, "y");
-    IMPORT_FAILS(m, "opset5.onnx", M2C_EXIT_INVALID, "ONNX opset 5 is not supported");
+    IMPORT_FAILS(m, "opset29.onnx", M2C_EXIT_INVALID, "ONNX opset 29 is not supported");
 
     m = relu_model(17);
     m->graph = NULL;
