@@ -140,6 +140,47 @@ static int slot(int label)
     return label < ELL_BASE ? label : 128 + label - ELL_BASE;
 }
 
+/* Size of label l in o (IR_DIM_INVALID if absent). */
+static IrDim label_dim(const Operand *o, int l)
+{
+    int i = find(o->label, o->n, l);
+    return i < 0 ? IR_DIM_INVALID : o->dim[i];
+}
+
+/* o as the (batch..., rows, cols) operand of a batched matmul: its axes ordered as `want` (nb batch labels,
+ * then nr row labels, then nc column labels), shared axes broadcast to `full`, rows and columns merged.
+ * A plain swap of the last two axes stays a transposed view, which candle's GEMMs take as it is. */
+static const char *as_matrix(CgFn *f, Operand *o, const int *want, int nb, int nr, int nc, const IrDim *full,
+                             const IrDim *shape)
+{
+    int p[IR_MAX_RANK];
+    bool id = true, swap = o->n >= 2 && nr == 1 && nc == 1, bcast = false;
+    for (int i = 0; i < o->n; i++) {
+        p[i] = find(o->label, o->n, want[i]);
+        id = id && p[i] == i;
+        if (i < o->n - 2) swap = swap && p[i] == i;
+        bcast = bcast || o->dim[p[i]] != full[i];
+    }
+    swap = swap && p[o->n - 2] == o->n - 1 && p[o->n - 1] == o->n - 2;
+    const char *m = cg_fresh(f, "operand");
+    if (!bcast && swap) {
+        cg_stmt(f, "let %s = %s.contiguous()?.t()?;", m, o->v);
+        return m;
+    }
+    M2cBuf b = {0};
+    m2c_buf_puts(&b, o->v);
+    if (!id) m2c_buf_printf(&b, ".permute(%s)?", perm_text(f, p, o->n));
+    if (bcast) m2c_buf_printf(&b, ".broadcast_as(%s)?", cg_shape(f, o->n, full));
+    if (!id || bcast) m2c_buf_puts(&b, ".contiguous()?");
+    bool same = o->n == nb + 2;
+    for (int i = 0; same && i < o->n; i++) same = full[i] == shape[i];
+    if (!same) m2c_buf_printf(&b, ".reshape(%s)?", cg_shape(f, nb + 2, shape));
+    else if (id && !bcast) m2c_buf_puts(&b, ".contiguous()?");
+    cg_stmt(f, "let %s = %s;", m, b.s);
+    m2c_buf_free(&b);
+    return m;
+}
+
 /* a * b over their shared labels; the result keeps the labels in `keep`. */
 static Operand contract(CgFn *f, Operand *a, Operand *b, const bool *keep, IrDType t)
 {
@@ -155,42 +196,26 @@ static Operand contract(CgFn *f, Operand *a, Operand *b, const bool *keep, IrDTy
     }
     for (int i = 0; i < b->n; i++)
         if (find(a->label, a->n, b->label[i]) < 0) right[nr++] = b->label[i];
-    int wa[IR_MAX_RANK], wb[IR_MAX_RANK], k = 0;
-    for (int i = 0; i < nb; i++) wa[k++] = batch[i];
-    for (int i = 0; i < nl; i++) wa[k++] = left[i];
-    for (int i = 0; i < nk; i++) wa[k++] = inner[i];
-    k = 0;
-    for (int i = 0; i < nb; i++) wb[k++] = batch[i];
-    for (int i = 0; i < nk; i++) wb[k++] = inner[i];
-    for (int i = 0; i < nr; i++) wb[k++] = right[i];
-    permute(f, a, wa, true);
-    permute(f, b, wb, true);
     /* shared axes may broadcast (size 1 against n): the larger size wins */
-    IrDim bd[IR_MAX_RANK], kd = ir_dim_const(f->g, 1), ld = ir_dim_const(f->g, 1), rd = ir_dim_const(f->g, 1);
-    bool bcast_a = false, bcast_b = false;
+    IrDim bd[IR_MAX_RANK], kdims[IR_MAX_RANK];
     for (int i = 0; i < nb + nk; i++) {
-        int ia = i < nb ? i : nl + i, ib = i;
-        IrDim da = a->dim[ia], db = b->dim[ib];
+        int l = i < nb ? batch[i] : inner[i - nb];
+        IrDim da = label_dim(a, l), db = label_dim(b, l);
         int64_t c;
         IrDim m = da == db ? da : ir_dim_const_value(f->g, da, &c) && c == 1 ? db : da;
-        bcast_a |= m != da;
-        bcast_b |= m != db;
         if (i < nb) bd[i] = m;
-        else kd = ir_dim_mul(f->g, kd, m);
-        a->dim[ia] = b->dim[ib] = m;
+        else kdims[i - nb] = m;
     }
-    if (bcast_a) {
-        const char *e = cg_fresh(f, "expanded");
-        cg_stmt(f, "let %s = %s.broadcast_as(%s)?.contiguous()?;", e, a->v, cg_shape(f, a->n, a->dim));
-        set_local(f, a, e);
-    }
-    if (bcast_b) {
-        const char *e = cg_fresh(f, "expanded");
-        cg_stmt(f, "let %s = %s.broadcast_as(%s)?.contiguous()?;", e, b->v, cg_shape(f, b->n, b->dim));
-        set_local(f, b, e);
-    }
-    for (int i = 0; i < nl; i++) ld = ir_dim_mul(f->g, ld, a->dim[nb + i]);
-    for (int i = 0; i < nr; i++) rd = ir_dim_mul(f->g, rd, b->dim[nb + nk + i]);
+    int wa[IR_MAX_RANK], wb[IR_MAX_RANK], k = 0;
+    IrDim fa[IR_MAX_RANK], fb[IR_MAX_RANK];
+    IrDim kd = ir_dim_const(f->g, 1), ld = ir_dim_const(f->g, 1), rd = ir_dim_const(f->g, 1);
+    for (int i = 0; i < nb; i++) wa[k] = batch[i], fa[k++] = bd[i];
+    for (int i = 0; i < nl; i++) wa[k] = left[i], fa[k++] = label_dim(a, left[i]), ld = ir_dim_mul(f->g, ld, label_dim(a, left[i]));
+    for (int i = 0; i < nk; i++) wa[k] = inner[i], fa[k++] = kdims[i], kd = ir_dim_mul(f->g, kd, kdims[i]);
+    k = 0;
+    for (int i = 0; i < nb; i++) wb[k] = batch[i], fb[k++] = bd[i];
+    for (int i = 0; i < nk; i++) wb[k] = inner[i], fb[k++] = kdims[i];
+    for (int i = 0; i < nr; i++) wb[k] = right[i], fb[k++] = label_dim(b, right[i]), rd = ir_dim_mul(f->g, rd, label_dim(b, right[i]));
     IrDim sa[IR_MAX_RANK], sb[IR_MAX_RANK];
     memcpy(sa, bd, (size_t)nb * sizeof *bd);
     memcpy(sb, bd, (size_t)nb * sizeof *bd);
@@ -198,15 +223,19 @@ static Operand contract(CgFn *f, Operand *a, Operand *b, const bool *keep, IrDTy
     sa[nb + 1] = kd;
     sb[nb] = kd;
     sb[nb + 1] = rd;
-    const char *ma = cg_fresh(f, "lhs"), *mb = cg_fresh(f, "rhs"), *prod = cg_fresh(f, "product");
-    cg_stmt(f, "let %s = %s.reshape(%s)?;", ma, a->v, cg_shape(f, nb + 2, sa));
-    cg_stmt(f, "let %s = %s.reshape(%s)?;", mb, b->v, cg_shape(f, nb + 2, sb));
+    const char *ma = as_matrix(f, a, wa, nb, nl, nk, fa, sa), *mb = as_matrix(f, b, wb, nb, nk, nr, fb, sb);
+    const char *prod = cg_fresh(f, "product");
     cg_stmt(f, "let %s = %s;", prod, cg_nn_matmul(f, ma, mb, t));
     Operand o;
     memset(&o, 0, sizeof o);
     for (int i = 0; i < nb; i++) o.label[o.n] = batch[i], o.dim[o.n++] = bd[i];
-    for (int i = 0; i < nl; i++) o.label[o.n] = left[i], o.dim[o.n++] = a->dim[nb + i];
-    for (int i = 0; i < nr; i++) o.label[o.n] = right[i], o.dim[o.n++] = b->dim[nb + nk + i];
+    for (int i = 0; i < nl; i++) o.label[o.n] = left[i], o.dim[o.n++] = label_dim(a, left[i]);
+    for (int i = 0; i < nr; i++) o.label[o.n] = right[i], o.dim[o.n++] = label_dim(b, right[i]);
+    bool same = o.n == nb + 2 && nl == 1 && nr == 1;
+    if (same) {
+        set_local(f, &o, prod);
+        return o;
+    }
     const char *res = cg_fresh(f, "contracted");
     cg_stmt(f, "let %s = %s.reshape(%s)?;", res, prod, cg_shape(f, o.n, o.dim));
     set_local(f, &o, res);
