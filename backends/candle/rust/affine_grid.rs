@@ -1,6 +1,7 @@
 /// ONNX AffineGrid: theta (N, 2, 3) or (N, 3, 4) applied to the normalized positions of an image of
-/// size (N, C, [D,] H, W): (N, [D,] H, W, 2 or 3).  The homogeneous base grid (x along W first) is built
-/// on the host; the product is one batched matmul (in f32, f64 for f64 theta).
+/// size (N, C, H, W) or (N, C, depth, H, W): (N, H, W, 2) or (N, depth, H, W, 3).  The homogeneous base
+/// grid (x along W first) is built on the host; the product is one batched matmul (in f32, f64 for f64
+/// theta).
 pub fn affine_grid(theta: &Tensor, size: &[i64], align_corners: bool) -> Result<Tensor> {
     let r = size.len().saturating_sub(2);
     if r != 2 && r != 3 {

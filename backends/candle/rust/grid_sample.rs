@@ -102,14 +102,14 @@ pub fn grid_sample(
                     }
                     _ => tw[i] = cubic(t),
                 }
-                for k in 0..taps {
+                for (k, slot) in ti[i].iter_mut().enumerate().take(taps) {
                     let mut j = base + k as i64;
                     if pad == 1 {
                         j = j.clamp(0, dims[i] as i64 - 1);
                     } else if pad == 2 {
                         j = reflect(j as f64, lo as f64, hi as f64) as i64;
                     }
-                    ti[i][k] = if j >= 0 && (j as usize) < dims[i] {
+                    *slot = if j >= 0 && (j as usize) < dims[i] {
                         Some(j as usize)
                     } else {
                         None
