@@ -1,7 +1,7 @@
 /* cli/inspect.c — `ml2candle inspect`: what the compiler sees in a model.
  *
  * Imports the model, runs the passes, and reports the interface with its symbolic dims, opsets, op
- * histogram, parameters, repeated layers, fusions, and every unsupported node at once (on stderr too, one
+ * histogram, parameters, fusions and the blocks they form, repeated layers, and every unsupported node at once (on stderr too, one
  * line each, and exit code 1).  --after PASS prints the IR text instead; --dot writes Graphviz. */
 #include "cli.h"
 
@@ -167,6 +167,21 @@ static void report_json(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
         }
     }
     json_end_object(&j);
+    PassBlockCounts bc;
+    pass_count_blocks(g, &bc);
+    json_key(&j, "blocks");
+    json_begin_object(&j);
+    json_key(&j, "attention");
+    json_int(&j, bc.attention);
+    json_key(&j, "ffn");
+    json_int(&j, bc.ffn);
+    json_key(&j, "gated_ffn");
+    json_int(&j, bc.gated_ffn);
+    json_key(&j, "norms");
+    json_int(&j, bc.norms);
+    json_key(&j, "rope");
+    json_int(&j, bc.rope);
+    json_end_object(&j);
     json_key(&j, "layers");
     json_begin_array(&j);
     for (uint32_t i = 0; i < nlayers; i++) {
@@ -215,6 +230,10 @@ static void report_text(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
     m2c_buf_puts(out, "ops         ");
     for (uint32_t i = 0; i < nops; i++) m2c_buf_printf(out, "%s %s %u", i ? "," : "", ops[i].name, ops[i].count);
     m2c_buf_puts(out, "\n");
+    PassBlockCounts bc;
+    pass_count_blocks(g, &bc);
+    m2c_buf_printf(out, "blocks       attention %u, FFN %u (%u gated), norms %u, RoPE %u\n", bc.attention, bc.ffn,
+                   bc.gated_ffn, bc.norms, bc.rope);
     if (nlayers == 0) m2c_buf_puts(out, "layers       none found\n");
     for (uint32_t i = 0; i < nlayers; i++)
         m2c_buf_printf(out, "%-12s %s x%u%s%s%s\n", i ? "" : "layers", layers[i].path, layers[i].count,

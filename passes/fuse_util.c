@@ -94,5 +94,6 @@ bool pass_fuse(IrGraph *g)
     n += fuse_linear(g);
     n += fuse_activations(g);
     n += fuse_norms(g);
+    n += fuse_ffn(g);
     return n > 0;
 }

@@ -40,6 +40,13 @@ void pass_set_fusion(bool on);                 /* the pipeline's fuse stage, on 
  */
 bool pass_fuse(IrGraph *g);
 
+/* The blocks the fused graph holds, as ONNX Runtime's optimizer reports its fused-operator statistics
+ * (fuse_ffn.c): attention nodes, FFN blocks (Linear → activation → Linear, gated or not), norms, RoPE. */
+typedef struct {
+    uint32_t attention, ffn, gated_ffn, norms, rope;
+} PassBlockCounts;
+void pass_count_blocks(IrGraph *g, PassBlockCounts *out);
+
 /*
  * infer.c, infer_*.c — one rule per row of ops.def.
  *

@@ -1,6 +1,9 @@
-/* backends/candle/lower_fused.c — the ops of ours that the fusion passes make (Linear, Silu, QuickGelu),
- * where they are not a candle_nn layer of their own (modules.c turns a Linear module into candle_nn::Linear). */
+/* backends/candle/lower_fused.c — the ops of ours that the fusion passes make (Linear, Silu, QuickGelu,
+ * GatedAct), where they are not a candle_nn layer of their own (modules.c turns a Linear module into
+ * candle_nn::Linear). */
 #include "cg.h"
+
+#include <string.h>
 
 static bool linear(CgFn *f, const IrNode *n)
 {
@@ -27,6 +30,25 @@ static bool linear(CgFn *f, const IrNode *n)
     return true;
 }
 
+/* act(gate) · up: candle's fused activations on the gate, then one product */
+static bool gated_act(CgFn *f, const IrNode *n)
+{
+    const char *act = ir_attr_str(n, "activation", ""), *gate = cg_in(f, n, 0), *a;
+    if (strcmp(act, "silu") == 0) a = m2c_sprintf(f->a, "%s.silu()?", gate);
+    else if (strcmp(act, "relu") == 0) a = m2c_sprintf(f->a, "%s.relu()?", gate);
+    else if (strcmp(act, "gelu") == 0) a = m2c_sprintf(f->a, "%s.gelu_erf()?", gate);
+    else if (strcmp(act, "gelu_tanh") == 0) a = m2c_sprintf(f->a, "%s.gelu()?", gate);
+    else if (strcmp(act, "quick_gelu") == 0) {
+        const char *g = cg_in_ref(f, n, 0);
+        a = m2c_sprintf(f->a, "(%s * candle_nn::ops::sigmoid(&(%s * %s)?)?)?", g, g,
+                        cg_f32(f->a, ir_attr_float(n, "alpha", 1.702)));
+    } else {
+        return cg_unsupported(f, n, m2c_sprintf(f->a, "GatedAct with activation '%s'", act));
+    }
+    cg_stmt(f, "let %s = %s.broadcast_mul(%s)?;", cg_out(f, n, 0), a, cg_ref(f, n->in[1]));
+    return true;
+}
+
 bool cg_lower_fused(CgFn *f, const IrNode *n)
 {
     switch (n->op) {
@@ -41,6 +63,8 @@ bool cg_lower_fused(CgFn *f, const IrNode *n)
                 cg_f32(f->a, ir_attr_float(n, "alpha", 1.702)));
         return true;
     }
+    case IR_OP_GATED_ACT:
+        return gated_act(f, n);
     default:
         return cg_unsupported(f, n, "not one of the fused ops");
     }

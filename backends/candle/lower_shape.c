@@ -445,20 +445,19 @@ static bool range(CgFn *f, const IrNode *n)
     IrDim s[1], l[1], d[1];
     uint32_t k;
     if (ir_dtype_is_int(t)) {
-        const char *start, *limit, *delta;
-        if (cg_shape_known_list(f, n, n->in[0], s, 1, &k) && cg_shape_known_list(f, n, n->in[1], l, 1, &k) &&
-            cg_shape_known_list(f, n, n->in[2], d, 1, &k)) {
-            start = cg_shape_i64(f, s[0]), limit = cg_shape_i64(f, l[0]), delta = cg_shape_i64(f, d[0]);
-        } else {
-            start = host_scalar(f, n, 0, "start", true);
-            limit = host_scalar(f, n, 1, "limit", true);
-            delta = host_scalar(f, n, 2, "delta", true);
-        }
+        /* each bound known (a constant or dims) is written as such; the others are read at run time */
+        const char *start = cg_shape_known_list(f, n, n->in[0], s, 1, &k) ? cg_shape_i64(f, s[0])
+                                                                          : host_scalar(f, n, 0, "start", true);
+        const char *limit = cg_shape_known_list(f, n, n->in[1], l, 1, &k) ? cg_shape_i64(f, l[0])
+                                                                          : host_scalar(f, n, 1, "limit", true);
         int64_t c;
-        if (ir_value_ints(f->g, n->in[2], &c, 1, &k) && c == 1)
+        if (ir_value_ints(f->g, n->in[2], &c, 1, &k) && c == 1) {
             cg_stmt(f, "let %s = Tensor::arange(%s, %s, %s)?%s;", y, start, limit, cg_device(f), cast);
-        else
-            cg_stmt(f, "let %s = Tensor::arange_step(%s, %s, %s, %s)?%s;", y, start, limit, delta, cg_device(f), cast);
+            return true;
+        }
+        const char *delta = cg_shape_known_list(f, n, n->in[2], d, 1, &k) ? cg_shape_i64(f, d[0])
+                                                                          : host_scalar(f, n, 2, "delta", true);
+        cg_stmt(f, "let %s = Tensor::arange_step(%s, %s, %s, %s)?%s;", y, start, limit, delta, cg_device(f), cast);
         return true;
     }
     if (!ir_dtype_is_float(t)) return cg_unsupported(f, n, "Range of a type that is neither integer nor float");

@@ -29,6 +29,7 @@ static bool dispatch(RefCx *c)
         return ref_binary(c);
     case IR_OP_MAX: case IR_OP_MIN: case IR_OP_SUM: case IR_OP_MEAN:
         return ref_variadic(c);
+    case IR_OP_GATED_ACT: return ref_gated_act(c);
     case IR_OP_WHERE: return ref_where(c);
     case IR_OP_CAST: case IR_OP_CAST_LIKE: return ref_cast(c);
     case IR_OP_CLIP: return ref_clip(c);

@@ -195,6 +195,34 @@ bool ref_unary(RefCx *c)
     return true;
 }
 
+/* ml2candle's GatedAct (fuse_ffn.c): act(gate) · up, the product of a gated FFN (SwiGLU, GeGLU) */
+bool ref_gated_act(RefCx *c)
+{
+    const IrTensor *g = ref_need(c, 0), *u = ref_need(c, 1);
+    if (!g || !u || !ref_same_dtype(c, g, u)) return false;
+    if (!ref_is_float(g->dtype)) return ref_fail(c, "GatedAct expects floats");
+    const char *name = ir_attr_str(c->n, "activation", "");
+    UnaryParams p;
+    memset(&p, 0, sizeof p);
+    IrOp act;
+    if (strcmp(name, "silu") == 0) act = IR_OP_SILU;
+    else if (strcmp(name, "relu") == 0) act = IR_OP_RELU;
+    else if (strcmp(name, "gelu") == 0) act = IR_OP_GELU;
+    else if (strcmp(name, "gelu_tanh") == 0) act = IR_OP_GELU, p.tanh_approx = true;
+    else if (strcmp(name, "quick_gelu") == 0) act = IR_OP_QUICK_GELU, p.alpha = ir_attr_float(c->n, "alpha", 1.702);
+    else return ref_fail(c, "GatedAct: unknown activation '%s'", name);
+    const IrTensor *ts[2] = {g, u};
+    RefBcast b;
+    if (!ref_bcast_init(c, &b, 2, ts)) return false;
+    IrTensor *y = ref_new(c, g->dtype, b.rank, b.shape);
+    if (y)
+        for (uint64_t i = 0; i < b.numel; i++, ref_bcast_next(&b))
+            ref_put(y, i, unary_f(act, ref_get(g, b.off[0]), &p) * ref_get(u, b.off[1]));
+    ref_bcast_free(&b);
+    ref_set_out(c, 0, y);
+    return y != NULL;
+}
+
 /* Mod with fmod=0: floor modulo, the result takes the divisor's sign (numpy.mod; the spec for floats from
  * opset 28, and what the ONNX reference computes for every opset). */
 static double floor_mod(double a, double b)

@@ -73,6 +73,7 @@ void ref_bcast_free(RefBcast *b);
 /* ref_eltwise.c */
 bool ref_unary(RefCx *c);
 bool ref_binary(RefCx *c);
+bool ref_gated_act(RefCx *c);
 bool ref_variadic(RefCx *c);
 bool ref_where(RefCx *c);
 bool ref_cast(RefCx *c);

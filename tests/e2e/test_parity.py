@@ -3,11 +3,12 @@
 For each fixture (a real PyTorch export with ONNX Runtime reference inputs/outputs at several sizes): convert
 it, build every generated crate in one cargo workspace with one target dir, run its example on each case's
 inputs and compare with the ONNX Runtime outputs (DESIGN §6: |out - ref| <= 1e-4 + 1e-4 |ref|, NaN only
-where the reference has NaN).  Also: conversion is deterministic, and the generated code is rustfmt-clean and
+where the reference has NaN), with the fusion passes and with --no-fuse.  Also: conversion is deterministic, and the generated code is rustfmt-clean and
 `cargo clippy -- -D warnings`-clean.
 
 Run: python3 -m pytest tests/e2e -q   (ML2CANDLE: the binary, default build/ml2candle; CARGO_TARGET_DIR:
-default <repo>/target, shared with the other Rust tests so candle compiles once.)
+default <repo>/target, shared with the other Rust tests so candle compiles once; ML2CANDLE_E2E_WORK: the work
+folder, default tests/e2e/work.)
 """
 import filecmp
 import json
@@ -22,7 +23,10 @@ from safetensors.numpy import load_file
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MODELS = REPO / "tests" / "models"
-WORK = REPO / "tests" / "e2e" / "work"
+# several checkouts' test runs may share a machine: each can name its own work folder
+WORK = pathlib.Path(os.environ.get("ML2CANDLE_E2E_WORK", REPO / "tests" / "e2e" / "work"))
+# every fixture is converted with the fusion passes and again with --no-fuse (the exported graph as is)
+VARIANTS = {"fused": [], "nofuse": ["--no-fuse"]}
 BIN = pathlib.Path(os.environ.get("ML2CANDLE", REPO / "build" / "ml2candle"))
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 
@@ -31,13 +35,17 @@ def fixtures():
     return sorted(p.parent.name for p in MODELS.glob("*/model.onnx"))
 
 
-def crate_name(fixture):
-    return "fx_" + fixture
+def crate_dir(fixture, variant="fused"):
+    return fixture if variant == "fused" else f"{fixture}_{variant}"
 
 
-def convert(fixture, out):
+def crate_name(fixture, variant="fused"):
+    return "fx_" + crate_dir(fixture, variant)
+
+
+def convert(fixture, out, variant="fused"):
     return subprocess.run([str(BIN), str(MODELS / fixture / "model.onnx"), "-o", str(out), "--name",
-                           crate_name(fixture), "--force"], capture_output=True, text=True)
+                           crate_name(fixture, variant), "--force", *VARIANTS[variant]], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="session")
@@ -49,12 +57,14 @@ def workspace():
     (WORK / "crates").mkdir(parents=True)
     converted, failures = [], {}
     for fx in fixtures():
-        r = convert(fx, WORK / "crates" / fx)
-        if r.returncode == 0:
-            converted.append(fx)
-        else:
-            failures[fx] = r.stderr.strip()
-    members = ",\n".join(f'    "crates/{fx}"' for fx in converted)
+        for variant in VARIANTS:
+            d = crate_dir(fx, variant)
+            r = convert(fx, WORK / "crates" / d, variant)
+            if r.returncode == 0:
+                converted.append(d)
+            else:
+                failures[d] = r.stderr.strip()
+    members = ",\n".join(f'    "crates/{d}"' for d in converted)
     (WORK / "Cargo.toml").write_text(
         f'[workspace]\nresolver = "2"\nmembers = [\n{members}\n]\n\n'
         '[profile.release]\nopt-level = 3\ndebug = false\nincremental = true\n')
@@ -85,14 +95,16 @@ def compare(out, ref, name):
         assert np.array_equal(out.astype(np.int64), ref.astype(np.int64)), f"{name}: integer outputs differ"
 
 
+@pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("fixture", fixtures())
-def test_parity(workspace, fixture):
-    assert fixture not in workspace["failures"], f"ml2candle failed:\n{workspace['failures'].get(fixture)}"
+def test_parity(workspace, fixture, variant):
+    d = crate_dir(fixture, variant)
+    assert d not in workspace["failures"], f"ml2candle failed:\n{workspace['failures'].get(d)}"
     assert workspace["build"].returncode == 0, f"cargo build failed:\n{workspace['build'].stderr[-4000:]}"
     for case in cases(fixture):
         inp = MODELS / fixture / f"{case}.in.safetensors"
-        out = WORK / f"{fixture}.{case}.out.safetensors"
-        r = subprocess.run(["cargo", "run", "--release", "-q", "-p", crate_name(fixture), "--example", "run", "--",
+        out = WORK / f"{d}.{case}.out.safetensors"
+        r = subprocess.run(["cargo", "run", "--release", "-q", "-p", crate_name(fixture, variant), "--example", "run", "--",
                             str(inp), str(out)], cwd=WORK, env=workspace["env"], capture_output=True, text=True)
         assert r.returncode == 0, f"{case}: the generated model failed:\n{r.stderr[-3000:]}"
         got, ref = load_file(str(out)), load_file(str(MODELS / fixture / f"{case}.out.safetensors"))
