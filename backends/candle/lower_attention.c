@@ -297,8 +297,10 @@ bool cg_lower_rotary(CgFn *f, const IrNode *n)
             cg_stmt(f, "let %s = %s.index_select(&%s, 0)?.reshape(%s)?;", sin, cg_in(f, n, i_sin), ids, cg_shape(f, 3, cs));
         }
     } else {
-        cg_stmt(f, "let %s = %s.contiguous()?;", cos, cg_in(f, n, i_cos));
-        cg_stmt(f, "let %s = %s.contiguous()?;", sin, cg_in(f, n, i_sin));
+        /* a table of batch 1 serves every batch: candle's rope broadcasts a (seq, rot/2) one, not a 3-D one */
+        const char *sq = cv->rank == 3 && cv->dims[0] == ir_dim_const(f->g, 1) ? ".squeeze(0)?" : "";
+        cg_stmt(f, "let %s = %s%s.contiguous()?;", cos, cg_in(f, n, i_cos), sq);
+        cg_stmt(f, "let %s = %s%s.contiguous()?;", sin, cg_in(f, n, i_sin), sq);
     }
     const char *fn = interleaved ? "rope_i" : "rope";
     const char *rotated = cg_fresh(f, "rotated");

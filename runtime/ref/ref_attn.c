@@ -211,11 +211,13 @@ bool ref_rotary(RefCx *c)
     if (R < 0 || R > D || R % 2) return ref_fail(c, "RotaryEmbedding: bad rotary_embedding_dim");
     int64_t half = R / 2;
     bool inter = ir_attr_int(c->n, "interleaved", 0) != 0;
-    /* The caches are (max_pos, R/2) indexed by position, or (B, S, R/2) already gathered. */
+    /* The caches are (max_pos, R/2) indexed by position, or (B, S, R/2) already gathered; a batch of 1 serves
+     * every batch (ONNX's reference broadcasts it, and the fused HF tables are computed for batch 1). */
     bool gathered = !pos;
     bool ok = cosc->rank == (gathered ? 3 : 2) && sinc->rank == cosc->rank && cosc->shape[cosc->rank - 1] == half;
     for (int i = 0; ok && i < cosc->rank; i++) ok = sinc->shape[i] == cosc->shape[i];
-    if (!ok || (gathered && (cosc->shape[0] != B || cosc->shape[1] != S)))
+    bool shared = gathered && ok && cosc->shape[0] == 1;
+    if (!ok || (gathered && ((cosc->shape[0] != B && !shared) || cosc->shape[1] != S)))
         return ref_fail(c, "RotaryEmbedding: cos/sin caches do not match the input");
     if (pos && !ir_dtype_is_int(pos->dtype)) return ref_fail(c, "RotaryEmbedding: position_ids must be integers");
     bool offset = pos && ms && pos->numel == 1;
@@ -227,7 +229,7 @@ bool ref_rotary(RefCx *c)
         for (int64_t s = 0; s < S; s++) {
             uint64_t cbase;
             if (gathered) {
-                cbase = (uint64_t)((b * S + s) * half);
+                cbase = (uint64_t)(((shared ? 0 : b) * S + s) * half);
             } else {
                 int64_t p = offset ? ref_geti(pos, 0) + s : ref_geti(pos, (uint64_t)(b * S + s));
                 if (p < 0 || p >= cosc->shape[0]) return ref_fail(c, "RotaryEmbedding: position %lld out of range", (long long)p);
