@@ -32,6 +32,7 @@ IrNode *fu_replace(IrGraph *g, IrNode *last, IrNode **dead, uint32_t ndead, IrOp
 uint32_t fuse_linear(IrGraph *g);
 uint32_t fuse_activations(IrGraph *g);
 uint32_t fuse_norms(IrGraph *g);
+uint32_t fuse_attention(IrGraph *g);
 uint32_t fuse_rope(IrGraph *g);
 uint32_t fuse_ffn(IrGraph *g);   /* after the activations: act(gate)·up of two Linears -> GatedAct */
 

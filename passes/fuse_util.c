@@ -95,6 +95,7 @@ bool pass_fuse(IrGraph *g)
     n += fuse_activations(g);
     n += fuse_norms(g);
     n += fuse_rope(g);
+    n += fuse_attention(g);
     n += fuse_ffn(g);
     return n > 0;
 }
