@@ -202,8 +202,8 @@ static bool lrn(CgFn *f, const IrNode *n)
         cg_line(f->o, "%s = (%s + %s.narrow(1, k, %s)?)?;", win, win, sq, c);
         cg_close(f->o, "}");
     }
-    cg_stmt(f, "let %s = %s.div(&%s.affine(%s, %s)?.powf(%s)?)?;", cg_out(f, n, 0), xs, win, cg_f64(f->a, alpha / (double)size),
-            cg_f64(f->a, bias), cg_f64(f->a, beta));
+    cg_stmt(f, "let %s = %s.div(&%s.affine(%s / %lld.0, %s)?.powf(%s)?)?;", cg_out(f, n, 0), xs, win, cg_f32(f->a, alpha),
+            (long long)size, cg_f32(f->a, bias), cg_f32(f->a, beta));
     return true;
 }
 
@@ -247,16 +247,15 @@ static bool lp_pool(CgFn *f, const IrNode *n)
         m2c_buf_printf(&d, "%s%lld", i ? ", " : "", (long long)w.dil[i]);
         m2c_buf_printf(&o, "%s%s", i ? ", " : "", out[i]);
     }
-    const char *sum = cg_fresh(f, "window_sum");
+    const char *sum = p == 1 ? cg_out(f, n, 0) : cg_fresh(f, "window_sum");
     cg_stmt(f, "let %s = %s(%s, &[%s], &[%s], &[%s], &[%s], false)?;", sum, cg_helper(f, CG_HELPER_POOL_TAPS),
             cg_nn_arg(f, padded), k.s, s.s, d.s, o.s);
     m2c_buf_free(&k);
     m2c_buf_free(&s);
     m2c_buf_free(&d);
     m2c_buf_free(&o);
-    if (p == 1) cg_stmt(f, "let %s = %s;", cg_out(f, n, 0), sum);
-    else if (p == 2) cg_stmt(f, "let %s = %s.sqrt()?;", cg_out(f, n, 0), sum);
-    else cg_stmt(f, "let %s = %s.powf(%s)?;", cg_out(f, n, 0), sum, cg_f64(f->a, 1.0 / p));
+    if (p == 2) cg_stmt(f, "let %s = %s.sqrt()?;", cg_out(f, n, 0), sum);
+    else if (p != 1) cg_stmt(f, "let %s = %s.powf(%s)?;", cg_out(f, n, 0), sum, cg_f64(f->a, 1.0 / p));
     return true;
 }
 
