@@ -24,13 +24,8 @@ enum { MAX_DEAD = 16, MAX_MEMO = 64, MAX_IN = 8 };
 typedef enum { SPLIT, INTER, SQUEEZED } Mode;
 
 typedef struct {
-    uint32_t src, out;
-    Mode mode;
-} Memo;
-
-typedef struct {
     IrGraph *g;
-    Memo memo[MAX_MEMO];   /* the half-width values built so far, shared by every layer */
+    struct { uint32_t src, out; Mode mode; } memo[MAX_MEMO];   /* half-width values built, shared by all layers */
     uint32_t nmemo;
     uint32_t head_axis;    /* the constant [1] the Squeezes share */
 } Rope;
@@ -132,37 +127,84 @@ static uint32_t rotate_split(IrGraph *g, uint32_t v, Match *m)
     return lo->in[0];
 }
 
-/* Unsqueeze(u, [last]) of a single-use u: u */
-static uint32_t unsqueezed_last(IrGraph *g, uint32_t v, IrNode **node)
+/* v = Unsqueeze(u, [last]) (single: v and u single-use): u, the node in *node */
+static uint32_t unsqueezed_last(IrGraph *g, uint32_t v, IrNode **node, bool single)
 {
     IrNode *u = fu_prod(g, v, IR_OP_UNSQUEEZE);
     int rank = ir_val(g, v)->rank;
-    if (!u || !fu_single(g, v) || !fu_single(g, u->in[0]) || one_axis(g, ir_input(u, 1), rank) != rank - 1) return IR_NONE;
+    if (!u || (single && (!fu_single(g, v) || !fu_single(g, u->in[0]))) || one_axis(g, ir_input(u, 1), rank) != rank - 1)
+        return IR_NONE;
     *node = u;
     return u->in[0];
 }
 
+/* x[..., which::2] of a single-use v: a Slice with step 2, or element `which` of the pairs Reshape(x, [..., D/2, 2])
+ * (Gather, or unbind's Squeeze(Slice); kept: the Slice alone, [..., D/2, 1], once canon dropped the Squeeze and
+ * the stack's Unsqueeze), the Reshape then read by both elements only (*pairs).  x, or IR_NONE. */
+static uint32_t every_other(IrGraph *g, uint32_t v, int which, bool kept, Match *m, IrNode **pairs)
+{
+    int64_t s, e, k, i;
+    IrNode *p = fu_prod(g, v, IR_OP_UNKNOWN), *q = NULL;
+    int rank = ir_val(g, v)->rank + !kept;   /* the pairs' */
+    uint32_t n;
+    if (!p) return IR_NONE;
+    if (p->op == IR_OP_SLICE && !kept) {
+        if (!slice_last(g, v, &s, &e, &k) || k != 2 || s != which || e < last_dim(g, p->in[0]) - 1 + which)
+            return IR_NONE;
+        kill_later(g, m, p);
+        return p->in[0];
+    }
+    if (p->op == IR_OP_GATHER && !kept) {
+        if (norm_axis(ir_attr_int(p, "axis", 0), rank) != rank - 1 || ir_val(g, p->in[1])->rank != 0 ||
+            !ir_value_ints(g, p->in[1], &i, 1, &n) || (i != which && i != which - 2))
+            return IR_NONE;
+    } else {
+        if (p->op == IR_OP_SQUEEZE && !kept && one_axis(g, ir_input(p, 1), rank) == rank - 1 && fu_single(g, p->in[0]))
+            q = slice_last(g, p->in[0], &s, &e, &k);
+        else if (kept)
+            q = slice_last(g, v, &s, &e, &k), p = NULL;
+        if (!q || s != which || e != which + 1 || k != 1) return IR_NONE;
+    }
+    uint32_t pv = q ? q->in[0] : p->in[0];
+    IrNode *rs = fu_prod(g, pv, IR_OP_RESHAPE);
+    if (!rs || last_dim(g, pv) != 2 || ir_use_count(g, pv) != 2 || (ir_val(g, pv)->flags & V_OUTPUT)) return IR_NONE;
+    const IrValue *x = ir_val(g, rs->in[0]), *pr = ir_val(g, pv);
+    int64_t h;
+    if (x->rank != rank - 1 || !ir_dim_const_value(g, pr->dims[rank - 2], &h) || last_dim(g, rs->in[0]) != 2 * h)
+        return IR_NONE;
+    for (int a = 0; a < rank - 2; a++)
+        if (x->dims[a] != pr->dims[a]) return IR_NONE;
+    if (p) kill_later(g, m, p);
+    if (q) kill_later(g, m, q);
+    *pairs = rs;
+    return rs->in[0];
+}
+
 /* Reshape(Concat(Unsqueeze(−x[..., 1::2]), Unsqueeze(x[..., ::2])), shape of x): x — torch.stack((−x2, x1), −1)
- * .flatten(−2) of GPT-J's rotate_every_two */
+ * .flatten(−2) of GPT-J's rotate_every_two, x1 and x2 sliced or taken from the pairs */
 static uint32_t rotate_inter(IrGraph *g, uint32_t v, Match *m)
 {
-    IrNode *rs = fu_prod(g, v, IR_OP_RESHAPE), *u1, *u2;
+    IrNode *rs = fu_prod(g, v, IR_OP_RESHAPE), *u1, *u2 = NULL, *po = NULL, *pe = NULL;
     if (!rs || !fu_single(g, v) || !fu_single(g, rs->in[0])) return IR_NONE;
     IrNode *c = fu_prod(g, rs->in[0], IR_OP_CONCAT);
     int rank = ir_val(g, rs->in[0])->rank;
-    if (!c || c->nin != 2 || norm_axis(ir_attr_int(c, "axis", 0), rank) != rank - 1 || last_dim(g, rs->in[0]) != 2)
+    if (!c || c->nin != 2 || norm_axis(ir_attr_int(c, "axis", 0), rank) != rank - 1 || last_dim(g, rs->in[0]) != 2 ||
+        !fu_single(g, c->in[1]))
         return IR_NONE;
-    uint32_t a = unsqueezed_last(g, c->in[0], &u1), b = unsqueezed_last(g, c->in[1], &u2);
+    uint32_t a = unsqueezed_last(g, c->in[0], &u1, true), b = unsqueezed_last(g, c->in[1], &u2, true);
     IrNode *neg = a != IR_NONE ? fu_prod(g, a, IR_OP_NEG) : NULL;
-    if (!neg || b == IR_NONE || !fu_single(g, neg->in[0])) return IR_NONE;
-    int64_t s1, e1, k1, s2, e2, k2;
-    IrNode *odd = slice_last(g, neg->in[0], &s2, &e2, &k2), *even = slice_last(g, b, &s1, &e1, &k1);
-    if (!odd || !even || odd->in[0] != even->in[0] || !same_dims(g, v, even->in[0])) return IR_NONE;
-    int64_t d = last_dim(g, even->in[0]);
-    if (d < 2 || d % 2 || k1 != 2 || k2 != 2 || s1 != 0 || s2 != 1 || e1 < d - 1 || e2 != d) return IR_NONE;
-    kill_later(g, m, rs), kill_later(g, m, c), kill_later(g, m, u1), kill_later(g, m, u2);
-    kill_later(g, m, neg), kill_later(g, m, odd), kill_later(g, m, even);
-    return even->in[0];
+    if (!neg || !fu_single(g, neg->in[0])) return IR_NONE;
+    uint32_t n0 = m->n, odd = every_other(g, neg->in[0], 1, false, m, &po);
+    uint32_t even = every_other(g, b != IR_NONE ? b : c->in[1], 0, b == IR_NONE, m, &pe);
+    int64_t d = last_dim(g, v);
+    if (odd == IR_NONE || odd != even || po != pe || !same_dims(g, v, even) || d < 2 || d % 2) {
+        m->n = n0;
+        return IR_NONE;
+    }
+    kill_later(g, m, rs), kill_later(g, m, c), kill_later(g, m, u1), kill_later(g, m, neg);
+    if (u2) kill_later(g, m, u2);
+    if (pe) kill_later(g, m, pe);
+    return even;
 }
 
 /* Add(Mul(x, cos), Mul(rotate(x), sin)), any operand order */
@@ -297,36 +339,34 @@ static int carrier(IrGraph *g, const IrNode *p)
     }
 }
 
-/* Unsqueeze(f, [last]) where v (one rank up) must equal f but for the last axis: f */
-static uint32_t unsqueeze_of(IrGraph *g, uint32_t u)
-{
-    IrNode *n = fu_prod(g, u, IR_OP_UNSQUEEZE);
-    int rank = ir_val(g, u)->rank;
-    return n && one_axis(g, ir_input(n, 1), rank) == rank - 1 ? n->in[0] : IR_NONE;
-}
-
 /* v doubles f: Concat(f, f) (SPLIT), or each entry twice, Reshape(Concat(u, u) | Expand(u) | Tile(u)) of
- * u = Unsqueeze(f, [last]) (INTER): f */
-static uint32_t doubled(IrGraph *g, uint32_t v, Mode mode)
+ * u = Unsqueeze(f, [last]) (INTER): f.  head: v also has the head axis (B|1, 1, S, R), when canon merged the
+ * Unsqueeze(1) into that Reshape. */
+static uint32_t doubled(IrGraph *g, uint32_t v, Mode mode, bool head)
 {
     IrNode *p = fu_prod(g, v, IR_OP_UNKNOWN);
-    int rank = ir_val(g, v)->rank;
+    const IrValue *vv = ir_val(g, v);
     if (!p) return IR_NONE;
     if (mode == SPLIT)
-        return p->op == IR_OP_CONCAT && p->nin == 2 && p->in[0] == p->in[1] &&
-               norm_axis(ir_attr_int(p, "axis", 0), rank) == rank - 1 ? p->in[0] : IR_NONE;
+        return !head && p->op == IR_OP_CONCAT && p->nin == 2 && p->in[0] == p->in[1] &&
+               norm_axis(ir_attr_int(p, "axis", 0), vv->rank) == vv->rank - 1 ? p->in[0] : IR_NONE;
     if (mode != INTER || p->op != IR_OP_RESHAPE || last_dim(g, p->in[0]) != 2) return IR_NONE;
     IrNode *w = fu_prod(g, p->in[0], IR_OP_UNKNOWN);
+    const IrValue *wv = ir_val(g, p->in[0]);
+    int rank = wv->rank - 1;   /* f's */
     if (!w || (w->op != IR_OP_CONCAT && w->op != IR_OP_EXPAND && w->op != IR_OP_TILE)) return IR_NONE;
     if (w->op == IR_OP_CONCAT && (w->nin != 2 || w->in[0] != w->in[1] ||
                                   norm_axis(ir_attr_int(w, "axis", 0), rank + 1) != rank))
         return IR_NONE;
-    uint32_t f = unsqueeze_of(g, w->in[0]);
-    const IrValue *fv = f != IR_NONE ? ir_val(g, f) : NULL, *vv = ir_val(g, v), *wv = ir_val(g, p->in[0]);
-    if (!fv || fv->rank != rank || wv->rank != rank + 1) return IR_NONE;
+    IrNode *u;
+    uint32_t f = unsqueezed_last(g, w->in[0], &u, false);
+    const IrValue *fv = f != IR_NONE ? ir_val(g, f) : NULL;
+    if (!fv || fv->rank != rank || rank < 1 || vv->rank != rank + head || (head && vv->dims[1] != ir_dim_const(g, 1)))
+        return IR_NONE;
     /* nothing but the new last axis grew: f's dims are w's, and v is w with its last two axes merged */
     for (int i = 0; i < rank; i++)
-        if (wv->dims[i] != fv->dims[i] || (i < rank - 1 && vv->dims[i] != fv->dims[i])) return IR_NONE;
+        if (wv->dims[i] != fv->dims[i] || (i < rank - 1 && vv->dims[i + (head && i > 0)] != fv->dims[i]))
+            return IR_NONE;
     return last_dim(g, v) == 2 * last_dim(g, f) && last_dim(g, f) > 0 ? f : IR_NONE;
 }
 
@@ -339,7 +379,7 @@ static uint32_t memo_get(const Rope *r, uint32_t src, Mode mode)
 
 static uint32_t memo_put(Rope *r, uint32_t src, Mode mode, uint32_t out)
 {
-    if (r->nmemo < MAX_MEMO) r->memo[r->nmemo++] = (Memo){src, out, mode};
+    if (r->nmemo < MAX_MEMO) r->memo[r->nmemo].src = src, r->memo[r->nmemo].out = out, r->memo[r->nmemo++].mode = mode;
     return out;
 }
 
@@ -387,19 +427,17 @@ static uint32_t half_const(Rope *r, uint32_t v, Mode mode, bool build)
     if (!ir_dtype_is_float(t->dtype) || t->rank < 1 || t->shape[t->rank - 1] < 2 || t->shape[t->rank - 1] % 2)
         return IR_NONE;
     uint64_t d = (uint64_t)t->shape[t->rank - 1], h = d / 2, rows = t->numel / d;
-    for (uint64_t row = 0; row < rows; row++)
-        for (uint64_t i = 0; i < h; i++) {
-            uint64_t a = row * d + (mode == SPLIT ? i : 2 * i), b = row * d + (mode == SPLIT ? h + i : 2 * i + 1);
-            if (ir_tensor_get_f64(t, a) != ir_tensor_get_f64(t, b)) return IR_NONE;
-        }
-    if (!build) return v;
     int64_t shape[IR_MAX_RANK];
     memcpy(shape, t->shape, (size_t)t->rank * sizeof *shape);
     shape[t->rank - 1] = (int64_t)h;
-    IrTensor *half = ir_tensor_new(g, t->dtype, t->rank, shape);
+    IrTensor *half = build ? ir_tensor_new(g, t->dtype, t->rank, shape) : NULL;
     for (uint64_t row = 0; row < rows; row++)
-        for (uint64_t i = 0; i < h; i++)
-            ir_tensor_set_f64(half, row * h + i, ir_tensor_get_f64(t, row * d + (mode == SPLIT ? i : 2 * i)));
+        for (uint64_t i = 0; i < h; i++) {
+            double a = ir_tensor_get_f64(t, row * d + (mode == SPLIT ? i : 2 * i));
+            if (a != ir_tensor_get_f64(t, row * d + (mode == SPLIT ? h + i : 2 * i + 1))) return IR_NONE;
+            if (half) ir_tensor_set_f64(half, row * h + i, a);
+        }
+    if (!build) return v;
     uint32_t out = ir_const_new(g, m2c_sprintf(g->arena, "%s_half", ir_val(g, v)->name), half);
     return memo_put(r, v, mode, out);
 }
@@ -413,7 +451,7 @@ static uint32_t half(Rope *r, uint32_t v, Mode mode, bool build)
     if (done != IR_NONE) return build ? done : v;
     const IrValue *val = ir_val(g, v);
     if (val->konst && val->producer == IR_NONE) return half_const(r, v, mode, build);
-    uint32_t f = doubled(g, v, mode);
+    uint32_t f = doubled(g, v, mode, false);
     if (f != IR_NONE) return build ? f : v;
     IrNode *p = fu_prod(g, v, IR_OP_UNKNOWN);
     int k = p ? carrier(g, p) : -1;
@@ -433,7 +471,9 @@ static uint32_t table(Rope *r, uint32_t v, Mode mode, bool build, uint32_t where
     IrGraph *g = r->g;
     IrNode *u = fu_prod(g, v, IR_OP_UNSQUEEZE);
     if (u && one_axis(g, ir_input(u, 1), 4) == 1) return half(r, u->in[0], mode, build);
-    uint32_t h = half(r, v, mode, build);
+    uint32_t h = doubled(g, v, mode, true);
+    if (h != IR_NONE) return build ? h : v;
+    h = half(r, v, mode, build);
     if (h == IR_NONE || !build) return h;
     uint32_t done = memo_get(r, h, SQUEEZED);
     if (done != IR_NONE) return done;
