@@ -238,8 +238,8 @@ static uint32_t zero_like(IrGraph *g, IrDType t)
     return ir_const_new(g, "attn_zero", z);
 }
 
-/* The attn_mask the node gets and is_causal; false for a mask the node cannot take. */
-static bool build_mask(IrGraph *g, const Scores *sc, const AttnSite *at, uint32_t *mask, bool *causal)
+/* The attn_mask the node gets and is_causal (only tried with `split`); false for a mask it cannot take. */
+static bool build_mask(IrGraph *g, const Scores *sc, const AttnSite *at, bool split, uint32_t *mask, bool *causal)
 {
     IrDim s = sc->dims[sc->rank - 2], t = sc->dims[sc->rank - 1];
     uint32_t add = sc->add_mask;
@@ -248,7 +248,7 @@ static bool build_mask(IrGraph *g, const Scores *sc, const AttnSite *at, uint32_
     if (sc->cond != IR_NONE) {
         uint32_t cond = sc->cond;
         bool keep = sc->keep;
-        uint32_t rest = attn_causal_split(g, cond, keep, s, t, at, causal);
+        uint32_t rest = split ? attn_causal_split(g, cond, keep, s, t, at, causal) : IR_NONE;
         if (*causal) cond = rest, keep = true;
         double fill = 0;
         fu_splat(g, sc->fill, &fill);
@@ -263,7 +263,7 @@ static bool build_mask(IrGraph *g, const Scores *sc, const AttnSite *at, uint32_
             if (!attn_broadcast(g, ir_val(g, cond), ir_val(g, other), &rank, dims)) return false;
             *mask = attn_node(g, at, IR_OP_WHERE, 3, in, NULL, NULL, 0, "attn_bias", sc->dtype, rank, dims);
         }
-    } else if (add != IR_NONE) {
+    } else if (add != IR_NONE && split) {
         uint32_t rest = attn_causal_split_additive(g, add, s, t, at, causal);
         if (*causal) *mask = rest;
     }
@@ -376,7 +376,8 @@ static uint32_t fuse_one(IrGraph *g, IrNode *sm)
     }
     uint32_t mask;
     bool causal;
-    if (!build_mask(g, &sc, &at, &mask, &causal)) return 0;
+    /* a causal split whose rest Attention cannot take (a mask over the queries only): the whole mask instead */
+    if (!build_mask(g, &sc, &at, true, &mask, &causal) && !build_mask(g, &sc, &at, false, &mask, &causal)) return 0;
     uint32_t axes0 = IR_NONE;
     if (r == 3) {
         int64_t zero = 0;
