@@ -11,6 +11,7 @@ int cli_convert(int argc, char **argv)
 {
     CgOptions opt = {0};
     opt.float_dtype = DT_F32;
+    bool kv_cache = true;
     const char *model = NULL;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
@@ -32,6 +33,9 @@ int cli_convert(int argc, char **argv)
             opt.force = true;
         } else if (strcmp(s, "--no-fuse") == 0) {
             pass_set_fusion(false);
+            kv_cache = false;   /* the cache needs the fused attention */
+        } else if (strcmp(s, "--no-kv-cache") == 0) {
+            kv_cache = false;
         } else if (strcmp(s, "--embed-weights") == 0) {
             opt.embed_weights = true;
         } else if (strcmp(s, "--candle-path") == 0) {
@@ -71,7 +75,14 @@ int cli_convert(int argc, char **argv)
         if (node->op == IR_OP_UNKNOWN)
             m2c_error(&node->loc, "unsupported op %s (domain '%s', opset %d)", node->op_type, node->domain, node->opset);
     }
-    if (m2c_error_count() == 0 && pass_run_pipeline(g, NULL))
+    /* a causal decoder also gets the incremental API (KV caches); any other model is left as it is */
+    PassKvInfo kv;
+    bool ok = m2c_error_count() == 0 && pass_run_pipeline(g, NULL);
+    if (ok && kv_cache && pass_kv_cache(g, &kv, true)) {
+        ok = ir_compact(g) && pass_run_list(g, "infer,dce");   /* the caches were appended: order first */
+        opt.kv = &kv;
+    }
+    if (ok)
         cg_emit_crate(g, &opt);   /* finishes opt.model_hash */
     else
         m2c_file_hash_finish(opt.model_hash, g->arena);

@@ -234,6 +234,14 @@ static void report_text(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
     pass_count_blocks(g, &bc);
     m2c_buf_printf(out, "blocks       attention %u, FFN %u (%u gated), norms %u, RoPE %u\n", bc.attention, bc.ffn,
                    bc.gated_ffn, bc.norms, bc.rope);
+    if (bc.attention) {
+        PassKvInfo kv;
+        if (pass_kv_cache(g, &kv, false))
+            m2c_buf_printf(out, "decoding     KV cache per attention (%u), forward(%s, seqlen_offset)\n", bc.attention,
+                           ir_val(g, kv.tokens)->name);
+        else
+            m2c_buf_printf(out, "decoding     no KV cache: %s\n", kv.why_not);
+    }
     if (nlayers == 0) m2c_buf_puts(out, "layers       none found\n");
     for (uint32_t i = 0; i < nlayers; i++)
         m2c_buf_printf(out, "%-12s %s x%u%s%s%s\n", i ? "" : "layers", layers[i].path, layers[i].count,

@@ -6,21 +6,22 @@
 void cli_usage(FILE *f)
 {
     fprintf(f,
-            "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force] [--no-fuse] [--embed-weights]\n"
+            "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force] [--no-fuse] [--no-kv-cache] [--embed-weights]\n"
             "       ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS] [--no-fuse]\n"
             "       ml2candle --help | --version\n"
             "\n"
             "MODEL.onnx -o DIR   write a Candle crate: Cargo.toml, src/model.rs, model.safetensors, examples/run.rs\n"
             "  --name NAME    crate name (default: the folder's name)\n"
             "  --force        replace a non-empty DIR\n"
-            "  --no-fuse      keep the exported graph's decomposed blocks (no Linear/GELU/norm fusion)\n"
+            "  --no-fuse      keep the exported graph's decomposed blocks (no Linear/GELU/norm/attention fusion)\n"
+            "  --no-kv-cache  a causal decoder keeps only the exported whole-sequence forward\n"
             "  --embed-weights  also compile the weights into the crate (Model::load_embedded)\n"
             "\n"
             "inspect   import the model, run the passes and report inputs and outputs (symbolic dims), opsets,\n"
             "          ops, parameters, repeated layers and every unsupported node\n"
             "  --json         the report as JSON\n"
             "  --dot FILE     write the graph after the passes as Graphviz\n"
-            "  --after PASS   print the IR text after PASS (import, infer, fold, dce, canon, fuse) instead\n"
+            "  --after PASS   print the IR text after PASS (import, infer, fold, dce, canon, fuse, tidy, kv)\n"
             "\n"
             "exit codes: 0 ok, 1 invalid or unsupported model, 2 usage, 3 I/O\n");
 }

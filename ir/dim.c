@@ -813,3 +813,27 @@ IrDim ir_dim_parse(IrGraph *g, const char **s)
     if (d == IR_DIM_INVALID) *s = start;
     return d;
 }
+
+IrDim ir_dim_subst(IrGraph *g, IrDim d, IrDim sym, IrDim by)
+{
+    if (d == sym) return by;
+    const IrDimExpr *e = ir_dim_expr(g, d);
+    if (e->kind == DIM_CONST || e->kind == DIM_SYM) return d;
+    IrDim acc = e->kind == DIM_ADD || e->kind == DIM_MUL ? ir_dim_const(g, e->c) : IR_DIM_INVALID;
+    for (uint32_t i = 0; i < e->nops; i++) {
+        IrDim x = ir_dim_subst(g, e->ops[i], sym, by);
+        if (x == IR_DIM_INVALID) return IR_DIM_INVALID;
+        switch (e->kind) {
+        case DIM_ADD: acc = ir_dim_add(g, acc, x); break;
+        case DIM_MUL: acc = ir_dim_mul(g, acc, x); break;
+        case DIM_MAX: acc = i ? ir_dim_max(g, acc, x) : x; break;
+        case DIM_MIN: acc = i ? ir_dim_min(g, acc, x) : x; break;
+        case DIM_DIV: acc = i ? ir_dim_div(g, acc, x) : x; break;
+        case DIM_MOD: acc = i ? ir_dim_mod(g, acc, x) : x; break;
+        default: return IR_DIM_INVALID;
+        }
+        if (acc == IR_DIM_INVALID) return IR_DIM_INVALID;
+        e = ir_dim_expr(g, d);   /* the table may have grown */
+    }
+    return acc;
+}

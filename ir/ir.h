@@ -251,6 +251,7 @@ void ir_dim_print(const IrGraph *g, IrDim d, M2cBuf *out);
 const char *ir_dim_str(IrGraph *g, IrDim d);        /* arena string */
 IrDim ir_dim_parse(IrGraph *g, const char **s);     /* inverse of ir_dim_print; IR_DIM_INVALID on error */
 IrDim ir_dim_fresh(IrGraph *g, const char *hint);   /* a new symbol named after hint, unique */
+IrDim ir_dim_subst(IrGraph *g, IrDim d, IrDim sym, IrDim by);   /* d with the symbol sym replaced by `by` */
 uint32_t ir_dim_count(const IrGraph *g);
 
 /*

@@ -453,3 +453,21 @@ bool infer_linear(IrGraph *g, IrNode *n)
     dims[x->rank - 1] = out;
     return infer_set(g, n, 0, x->dtype, x->rank, dims);
 }
+
+/* ml2candle's KvCache(k, v) -> (k_all, v_all) (passes/kv_cache.c): the keys and values of the new positions
+ * after the cached ones, along axis 2 of (batch, heads, seq, head_dim); the cache holds `offset` positions, a
+ * symbol the generated forward takes as its seqlen_offset argument. */
+bool infer_kv_cache(IrGraph *g, IrNode *n)
+{
+    const IrValue *k = infer_in(g, n, 0), *v = infer_in(g, n, 1);
+    if (!infer_check_dtype(n, k, "keys", INFER_FLOAT) || !infer_same_dtype(g, n, 0, 1)) return false;
+    if (k->rank != 4 || v->rank != 4) return infer_error(n, "needs 4-D keys and values (batch, heads, seq, head_dim)");
+    const char *offset = ir_attr_str(n, "offset", NULL);
+    if (!offset) return infer_error(n, "needs the offset symbol");
+    IrDim past = ir_dim_sym(g, offset), kd[4], vd[4];
+    infer_copy(kd, k->dims, 4);
+    infer_copy(vd, v->dims, 4);
+    kd[2] = ir_dim_add(g, past, k->dims[2]);
+    vd[2] = ir_dim_add(g, past, v->dims[2]);
+    return infer_set(g, n, 0, k->dtype, 4, kd) && infer_set(g, n, 1, v->dtype, 4, vd);
+}

@@ -40,6 +40,20 @@ void pass_set_fusion(bool on);                 /* the pipeline's fuse stage, on 
  */
 bool pass_fuse(IrGraph *g);
 
+/* kv_cache.c — a causal decoder made incremental (KvCache per attention, positions from seqlen_offset).
+ * Not part of pass_run_pipeline: the crate writer runs it on the fused graph (`inspect --after kv` shows it). */
+enum { PASS_KV_MAX_MASKS = 4 };
+typedef struct {
+    bool applied;
+    const char *why_not;       /* when not applied: what stopped it */
+    const char *offset;        /* the new dim symbol: "seqlen_offset" */
+    uint32_t tokens;           /* the token-id input */
+    uint32_t masks[PASS_KV_MAX_MASKS], nmasks;   /* padding-mask inputs, now (batch, offset + seq) */
+    uint32_t caches, positions;                  /* KvCache nodes, position ranges moved */
+} PassKvInfo;
+/* apply false: only the checks (inspect), info says whether it would apply and why not */
+bool pass_kv_cache(IrGraph *g, PassKvInfo *info, bool apply);
+
 /* The blocks the fused graph holds, as ONNX Runtime's optimizer reports its fused-operator statistics
  * (fuse_ffn.c): attention nodes, FFN blocks (Linear → activation → Linear, gated or not), norms, RoPE. */
 typedef struct {
@@ -88,6 +102,10 @@ bool pass_dce(IrGraph *g);
  * canon.c
  */
 bool pass_canon(IrGraph *g);
+/* A constant i64[rank] holding `dims` (symbolic: written from the runtime dims), for a new Reshape */
+uint32_t pass_shape_const(IrGraph *g, const char *hint, int rank, const IrDim *dims);
+bool pass_canon_iota(IrGraph *g);
+bool pass_collapse_reshapes(IrGraph *g);   /* the `tidy` stage after fuse: reshape chains -> one Reshape */   /* canon_iota.c: Gather/GatherND by aranges -> Reshape (part of canon) */
 
 /*
  * scope.c — the module tree the scopes describe: repeated blocks (`encoder.layer.0 … layer.N-1`).

@@ -4,16 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool pass_kv(IrGraph *g)
+{
+    PassKvInfo info;
+    return pass_kv_cache(g, &info, true);   /* inspect reports why not, when not */
+}
+
 const PassInfo pass_list[] = {
     {"infer", pass_infer},
     {"fold", pass_fold},
     {"dce", pass_dce},
     {"canon", pass_canon},
     {"fuse", pass_fuse},
+    {"tidy", pass_collapse_reshapes},
+    {"kv", pass_kv},
     {NULL, NULL},
 };
 
 static bool fusion_on = true;
+
 
 void pass_set_fusion(bool on)
 {
@@ -77,11 +86,21 @@ bool pass_run_pipeline(IrGraph *g, const char *stop_after)
     if (!run_one(g, pass_find("canon"), &changed)) return false;
     if (changed && !run_one(g, pass_find("infer"), NULL)) return false;
     if (changed && !run_one(g, pass_find("dce"), NULL)) return false;
-    if (STOP_AFTER("canon") || !fusion_on) return true;
-    /* fusions replace patterns by the ops they compute: shapes are inferred again, leftovers removed */
-    if (!run_one(g, pass_find("fuse"), &changed)) return false;
-    if (changed && !run_one(g, pass_find("infer"), NULL)) return false;
+    if (STOP_AFTER("canon")) return true;
+    if (fusion_on) {
+        /* fusions replace patterns by the ops they compute: shapes are inferred again, leftovers removed */
+        if (!run_one(g, pass_find("fuse"), &changed)) return false;
+        if (changed && !run_one(g, pass_find("infer"), NULL)) return false;
+        if (changed && !run_one(g, pass_find("dce"), NULL)) return false;
+    }
+    if (STOP_AFTER("fuse")) return true;
+    if (!run_one(g, pass_find("tidy"), &changed)) return false;
     if (changed && !run_one(g, pass_find("dce"), NULL)) return false;
+    /* the KV cache is the crate writer's choice (pass_kv_cache); `inspect --after kv` shows it */
+    if (STOP_AFTER("kv") && run_one(g, pass_find("kv"), &changed) && changed) {
+        if (!run_one(g, pass_find("infer"), NULL)) return false;
+        if (!run_one(g, pass_find("dce"), NULL)) return false;
+    }
     return true;
 #undef STOP_AFTER
 }

@@ -22,6 +22,7 @@ typedef struct {
     bool embed_weights;        /* --embed-weights: include_bytes! the safetensors into the crate */
     const char *model_path;    /* source model, for the README and the sha256 */
     M2cFileHash *model_hash;   /* its SHA-256 being computed (started before the import); NULL: hash here */
+    const PassKvInfo *kv;      /* the graph was made incremental (pass_kv_cache): the decoder API */
     const char *candle_path;   /* tests only: a path dependency for candle instead of crates.io */
 } CgOptions;
 
@@ -92,6 +93,7 @@ typedef struct CgCrate {
     bool helpers[CG_HELPER_COUNT_MAX];  /* the CgHelper snippets used */
     bool any_helper;
     unsigned nn_items;                 /* CG_NN_* */
+    const PassKvInfo *kv;              /* the decoder's KV cache (passes/kv_cache.c), or NULL */
 } CgCrate;
 
 /*
@@ -134,6 +136,7 @@ typedef struct CgFn {
     bool instance;             /* a module instance: no names that differ between instances */
     const char *scope_path;    /* the module's path: weights are named relative to it */
     M2C_VEC(const char *) missing;
+    uint32_t kv_caches;        /* KvCache nodes lowered: the struct's fields kv_cache, kv_cache_1, ... */
     bool failed;
 } CgFn;
 
@@ -141,6 +144,8 @@ void cg_fn_init(CgFn *f, IrGraph *g, CgCrate *crate, CgOut *body);
 void cg_fn_param(CgFn *f, uint32_t v, const char *name);     /* a `&Tensor` parameter; binds its symbols */
 void cg_fn_field(CgFn *f, uint32_t v, const char *field);    /* a tensor held in a struct field */
 void cg_fn_bind_outputs(CgFn *f, const IrNode *n);           /* symbols first seen in n's outputs */
+void cg_fn_bind_symbol(CgFn *f, const char *sym, const char *expr);   /* a symbol given as a usize argument */
+const char *cg_kv_field(M2cArena *a, uint32_t i);            /* "kv_cache", "kv_cache_1", ... */
 void cg_set_layout(CgFn *f, uint32_t v, CgLayout l);
 CgLayout cg_layout(CgFn *f, uint32_t v);
 const char *cg_contig(CgFn *f, uint32_t v, bool transposed_ok);   /* receiver, `.contiguous()?` if needed */
@@ -197,6 +202,11 @@ void cg_write_helpers(CgCrate *c, CgOut *o);
  */
 bool cg_emit_flat_model(CgCrate *c, CgOut *out, const char *doc);
 void cg_write_uses(CgCrate *c, CgOut *o, const char *text);   /* `use` lines for what text names */
+
+/*
+ * example.c — examples/run.rs (kv: a decoder's KV cache, for --generate; NULL otherwise)
+ */
+char *cg_example(IrGraph *g, const char *name, const PassKvInfo *kv);
 
 /*
  * crate.c — the crate on disk

@@ -174,170 +174,6 @@ static char *readme(IrGraph *g, const CgOptions *opt, const char *name, const ch
 
 /* The range random integer inputs are drawn from: indices into a table get [0, rows); anything else
  * (masks, flags) is all ones. */
-static int64_t index_range(IrGraph *g, uint32_t v)
-{
-    uint32_t n;
-    const uint32_t *uses = ir_uses(g, v, &n);
-    for (uint32_t i = 0; i < n; i++) {
-        const IrNode *u = ir_node(g, uses[i]);
-        if (u->op != IR_OP_GATHER || u->nin < 2 || u->in[1] != v) continue;
-        const IrValue *data = ir_val(g, u->in[0]);
-        int64_t axis = ir_attr_int(u, "axis", 0), rows;
-        if (axis < 0) axis += data->rank;
-        if (axis >= 0 && axis < data->rank && ir_dim_const_value(g, data->dims[axis], &rows)) return rows;
-    }
-    return 0;
-}
-
-static char *example(IrGraph *g, const char *name, const CgFn *names)
-{
-    CgOut o = {{0}, 0};
-    (void)names;
-    cg_line(&o, "//! Runs the generated model once and prints what it returned.");
-    cg_line(&o, "//!");
-    cg_line(&o, "//!     cargo run --release --example run -- [IN.safetensors [OUT.safetensors]] [--dim NAME=SIZE]...");
-    cg_line(&o, "//!         [--weights FILE.safetensors] [--repeat N] [--cuda]");
-    cg_line(&o, "//!");
-    cg_line(&o, "//! Without an input file the inputs are random, with the symbolic dims given by --dim (default 2).");
-    cg_line(&o, "//! --weights loads another checkpoint with the same names, e.g. one saved from the PyTorch model.");
-    cg_line(&o, "//! --repeat runs forward N times and reports the median time.");
-    cg_line(&o, "use candle_core::{DType, Device, Tensor};");
-    cg_line(&o, "use std::collections::HashMap;");
-    cg_line(&o, "use std::time::Instant;");
-    cg_line(&o, "use %s::Model;", name);
-    cg_blank(&o);
-    cg_line(&o, "type Error = Box<dyn std::error::Error>;");
-    cg_blank(&o);
-    cg_open(&o, "fn read_input(inputs: &HashMap<String, Tensor>, name: &str, dtype: DType) -> Result<Tensor, Error> {");
-    cg_line(&o, "let t = inputs.get(name).ok_or_else(|| format!(\"input file has no tensor '{name}'\"))?;");
-    cg_line(&o, "Ok(t.to_dtype(dtype)?)");
-    cg_close(&o, "}");
-    cg_blank(&o);
-    cg_open(&o, "fn random_inputs(dims: &HashMap<String, usize>, device: &Device) -> Result<HashMap<String, Tensor>, Error> {");
-    cg_line(&o, "let dim = |name: &str| dims.get(name).copied().unwrap_or(2);");
-    cg_line(&o, "let mut inputs = HashMap::new();");
-    for (uint32_t i = 0; i < g->inputs.n; i++) {
-        uint32_t v = g->inputs.v[i];
-        const IrValue *val = ir_val(g, v);
-        M2cBuf shape = {0};
-        m2c_buf_puts(&shape, "(");
-        for (int k = 0; k < val->rank; k++) {
-            int64_t c;
-            if (ir_dim_const_value(g, val->dims[k], &c))
-                m2c_buf_printf(&shape, "%s%lld", k ? ", " : "", (long long)c);
-            else
-                m2c_buf_printf(&shape, "%sdim(\"%s\")", k ? ", " : "", ir_dim_str(g, val->dims[k]));
-        }
-        m2c_buf_puts(&shape, val->rank == 1 ? ",)" : ")");
-        const char *t;
-        if (ir_dtype_is_float(val->dtype)) {
-            t = m2c_sprintf(g->arena, "Tensor::randn(0f32, 1f32, %s, device)?.to_dtype(%s)?", shape.s,
-                            cg_candle_dtype(val->dtype));
-        } else {
-            int64_t hi = index_range(g, v);
-            t = hi > 0 ? m2c_sprintf(g->arena, "Tensor::rand(0f32, %lld.0, %s, device)?.floor()?.to_dtype(%s)?",
-                                     (long long)hi, shape.s, cg_candle_dtype(val->dtype))
-                       : m2c_sprintf(g->arena, "Tensor::ones(%s, %s, device)?", shape.s, cg_candle_dtype(val->dtype));
-        }
-        cg_line(&o, "inputs.insert(\"%s\".to_string(), %s);", val->name, t);
-        m2c_buf_free(&shape);
-    }
-    cg_line(&o, "Ok(inputs)");
-    cg_close(&o, "}");
-    cg_blank(&o);
-    cg_open(&o, "fn main() -> Result<(), Error> {");
-    cg_line(&o, "let mut files = Vec::new();");
-    cg_line(&o, "let mut dims = HashMap::new();");
-    cg_line(&o, "let mut cuda = false;");
-    cg_line(&o, "let mut repeat = 1usize;");
-    cg_line(&o, "let mut weights = concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/model.safetensors\").to_string();");
-    cg_line(&o, "let mut args = std::env::args().skip(1);");
-    cg_open(&o, "while let Some(arg) = args.next() {");
-    cg_open(&o, "if arg == \"--dim\" {");
-    cg_line(&o, "let kv = args.next().ok_or(\"--dim needs NAME=SIZE\")?;");
-    cg_line(&o, "let (k, v) = kv.split_once('=').ok_or(\"--dim needs NAME=SIZE\")?;");
-    cg_line(&o, "dims.insert(k.to_string(), v.parse::<usize>()?);");
-    cg_close(&o, "} else if arg == \"--weights\" {");
-    o.indent++;
-    cg_line(&o, "weights = args.next().ok_or(\"--weights needs a file\")?;");
-    cg_close(&o, "} else if arg == \"--repeat\" {");
-    o.indent++;
-    cg_line(&o, "repeat = args.next().ok_or(\"--repeat needs a count\")?.parse::<usize>()?.max(1);");
-    cg_close(&o, "} else if arg == \"--cuda\" {");
-    o.indent++;
-    cg_line(&o, "cuda = true;");
-    cg_close(&o, "} else {");
-    o.indent++;
-    cg_line(&o, "files.push(arg);");
-    cg_close(&o, "}");
-    cg_close(&o, "}");
-    cg_line(&o, "let device = if cuda { Device::new_cuda(0)? } else { Device::Cpu };");
-    cg_line(&o, "let model = Model::load(&weights, &device)?;");
-    cg_open(&o, "let inputs = match files.first() {");
-    cg_line(&o, "Some(path) => candle_core::safetensors::load(path, &device)?,");
-    cg_line(&o, "None => random_inputs(&dims, &device)?,");
-    cg_close(&o, "};");
-    M2cBuf args = {0};
-    for (uint32_t i = 0; i < g->inputs.n; i++) {
-        const IrValue *val = ir_val(g, g->inputs.v[i]);
-        /* the input's own name, unless main() already uses it */
-        static const char *const taken[] = {"files", "dims", "cuda", "weights", "args", "arg", "device", "model",
-                                            "inputs", "start", "outputs", "times", "names", "read_input", "repeat", "first", "median",
-                                            "random_inputs", "main", "map", "path", NULL};
-        const char *var = cg_snake(g->arena, val->name);
-        for (const char *const *t = taken; *t; t++)
-            if (strcmp(*t, var) == 0) var = m2c_sprintf(g->arena, "%s_in", var);
-        cg_line(&o, "let %s = read_input(&inputs, \"%s\", %s)?;", var, val->name, cg_candle_dtype(val->dtype));
-        m2c_buf_printf(&args, "%s&%s", i ? ", " : "", var);
-    }
-    cg_line(&o, "let start = Instant::now();");
-    if (g->outputs.n == 1) {
-        cg_line(&o, "let outputs = [model.forward(%s)?];", args.s ? args.s : "");
-    } else {
-        M2cBuf outs = {0};
-        for (uint32_t i = 0; i < g->outputs.n; i++) m2c_buf_printf(&outs, "%so%u", i ? ", " : "", i);
-        cg_line(&o, "let (%s) = model.forward(%s)?;", outs.s, args.s ? args.s : "");
-        cg_line(&o, "let outputs = [%s];", outs.s);
-        m2c_buf_free(&outs);
-    }
-    cg_line(&o, "device.synchronize()?;");
-    cg_line(&o, "let mut times = vec![start.elapsed().as_secs_f64()];");
-    cg_open(&o, "for _ in 1..repeat {");
-    cg_line(&o, "let start = Instant::now();");
-    cg_line(&o, "model.forward(%s)?;", args.s ? args.s : "");
-    cg_line(&o, "device.synchronize()?;");
-    cg_line(&o, "times.push(start.elapsed().as_secs_f64());");
-    cg_close(&o, "}");
-    M2cBuf names_list = {0};
-    for (uint32_t i = 0; i < g->outputs.n; i++)
-        m2c_buf_printf(&names_list, "%s\"%s\"", i ? ", " : "", ir_val(g, g->outputs.v[i])->name);
-    cg_line(&o, "let names = [%s];", names_list.s);
-    cg_open(&o, "for (name, t) in names.iter().zip(outputs.iter()) {");
-    cg_line(&o, "println!(\"{name}: {:?} {:?}\", t.dtype(), t.dims());");
-    cg_close(&o, "}");
-    cg_open(&o, "if repeat == 1 {");
-    cg_line(&o, "println!(\"forward: {:.3} ms\", times[0] * 1e3);");
-    cg_close(&o, "} else {");
-    o.indent++;
-    cg_line(&o, "let first = times[0];");
-    cg_line(&o, "times.sort_by(f64::total_cmp);");
-    cg_line(&o, "let median = times[times.len() / 2];");
-    cg_line(&o, "println!(\"forward: {:.3} ms median of {repeat} (first {:.3} ms)\", median * 1e3, first * 1e3);");
-    cg_close(&o, "}");
-    cg_open(&o, "if let Some(path) = files.get(1) {");
-    cg_line(&o, "let map: HashMap<String, Tensor> =");
-    o.indent++;
-    cg_line(&o, "names.iter().map(|n| n.to_string()).zip(outputs.iter().cloned()).collect();");
-    o.indent--;
-    cg_line(&o, "candle_core::safetensors::save(&map, path)?;");
-    cg_close(&o, "}");
-    cg_line(&o, "Ok(())");
-    cg_close(&o, "}");
-    m2c_buf_free(&args);
-    m2c_buf_free(&names_list);
-    return o.buf.s;
-}
-
 bool cg_out_dir_ok(const CgOptions *opt)
 {
     struct stat st;
@@ -367,6 +203,7 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
     CgCrate c = {0};
     c.g = g;
     c.opt = opt;
+    c.kv = opt->kv && opt->kv->applied ? opt->kv : NULL;
     const char *name = crate_name(a, opt);
     const char *doc = m2c_sprintf(a, "`%s` — generated by ml2candle %s from %s.", g->name, M2C_VERSION,
                                   opt->model_path ? opt->model_path : "an ONNX model");
@@ -406,7 +243,7 @@ bool cg_emit_crate(IrGraph *g, const CgOptions *opt)
     CgStWriter *consts = ok && weights && c.consts.n ?
         cg_st_start(m2c_sprintf(a, "%s/constants.safetensors", tmp), c.consts.v, c.consts.n) : NULL;
     ok = ok && weights && (!c.consts.n || consts);
-    char *toml = cargo_toml(g, opt, name, half), *ex = example(g, name, NULL);
+    char *toml = cargo_toml(g, opt, name, half), *ex = cg_example(g, name, c.kv);
     ok = ok && write_text(m2c_sprintf(a, "%s/Cargo.toml", tmp), toml);
     ok = ok && write_text(m2c_sprintf(a, "%s/src/lib.rs", tmp), lib.buf.s);
     ok = ok && write_text(m2c_sprintf(a, "%s/src/model.rs", tmp), model.buf.s);

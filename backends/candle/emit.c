@@ -51,7 +51,7 @@ bool cg_lower_node(CgFn *f, const IrNode *n)
     case IR_OP_REVERSE_SEQUENCE: case IR_OP_SCE_LOSS:
         return cg_lower_extra(f, n);
     /* ours: made by the fusion passes */
-    case IR_OP_LINEAR: case IR_OP_SILU: case IR_OP_QUICK_GELU: case IR_OP_GATED_ACT:
+    case IR_OP_LINEAR: case IR_OP_SILU: case IR_OP_QUICK_GELU: case IR_OP_GATED_ACT: case IR_OP_KV_CACHE:
         return cg_lower_fused(f, n);
     case IR_OP_UNKNOWN:
         return cg_unsupported(f, n, "unsupported op");

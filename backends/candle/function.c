@@ -149,6 +149,18 @@ void cg_fn_bind_outputs(CgFn *f, const IrNode *n)
     }
 }
 
+void cg_fn_bind_symbol(CgFn *f, const char *sym, const char *expr)
+{
+    CgSymBinding b = {sym, expr, NULL, -1, false};
+    m2c_vec_push(f->a, &f->syms, b);
+    m2c_map_put(f->a, &f->names, expr, 1);
+}
+
+const char *cg_kv_field(M2cArena *a, uint32_t i)
+{
+    return i ? m2c_sprintf(a, "kv_cache_%u", i) : "kv_cache";
+}
+
 void cg_fn_symbol_lets(CgFn *f, CgOut *o)
 {
     bool *done = m2c_alloc(f->a, f->syms.n ? f->syms.n : 1);

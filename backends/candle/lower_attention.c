@@ -71,6 +71,9 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     IrDType t = q->dtype;
     /* the KV cache: past then new along the sequence axis */
     IrDim total = skv, past_len = ir_dim_const(f->g, 0);
+    /* ml2candle's KV cache (passes/kv_cache.c) appended the past to K and V already: the queries are the
+     * last sq of the skv positions */
+    if (ir_attr_int(n, "keys_include_past", 0)) past_len = ir_dim_sub(f->g, skv, sq);
     if (past_k != IR_NONE) {
         past_len = cg_nn_val(f, past_k)->dims[2];
         total = ir_dim_add(f->g, past_len, skv);

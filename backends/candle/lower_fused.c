@@ -1,5 +1,5 @@
 /* backends/candle/lower_fused.c — the ops of ours that the fusion passes make (Linear, Silu, QuickGelu,
- * GatedAct), where they are not a candle_nn layer of their own (modules.c turns a Linear module into
+ * GatedAct, KvCache), where they are not a candle_nn layer of their own (modules.c turns a Linear module into
  * candle_nn::Linear). */
 #include "cg.h"
 
@@ -49,6 +49,21 @@ static bool gated_act(CgFn *f, const IrNode *n)
     return true;
 }
 
+/* The keys and values of the new positions after the cached ones: the struct keeps a
+ * candle_nn::kv_cache::KvCache (structs.c adds the field), whose append wants contiguous tensors and returns
+ * views of its buffers. */
+static bool kv_cache(CgFn *f, const IrNode *n)
+{
+    if (!f->instance) return cg_unsupported(f, n, "a KV cache outside a module struct");
+    const char *field = cg_kv_field(f->a, f->kv_caches++);
+    const char *k = cg_contig(f, n->in[0], false), *v = cg_contig(f, n->in[1], false);
+    const char *ko = cg_out(f, n, 0), *vo = cg_out(f, n, 1);
+    cg_stmt(f, "let (%s, %s) = self.%s.append(&%s, &%s)?;", ko, vo, field, k, v);
+    cg_set_layout(f, n->out[0], LAYOUT_VIEW);
+    cg_set_layout(f, n->out[1], LAYOUT_VIEW);
+    return true;
+}
+
 bool cg_lower_fused(CgFn *f, const IrNode *n)
 {
     switch (n->op) {
@@ -65,6 +80,8 @@ bool cg_lower_fused(CgFn *f, const IrNode *n)
     }
     case IR_OP_GATED_ACT:
         return gated_act(f, n);
+    case IR_OP_KV_CACHE:
+        return kv_cache(f, n);
     default:
         return cg_unsupported(f, n, "not one of the fused ops");
     }

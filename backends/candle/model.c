@@ -65,6 +65,7 @@ void cg_write_uses(CgCrate *c, CgOut *o, const char *text)
     n = 0;
     for (size_t i = 0; i < sizeof nn / sizeof *nn; i++)
         if (c->nn_items & nn[i].flag) m2c_buf_printf(&b, "%s%s", n++ ? ", " : "", nn[i].item);
+    if (names(text, "KvCache")) m2c_buf_printf(&b, "%skv_cache::KvCache", n++ ? ", " : "");
     m2c_buf_printf(&b, "%sVarBuilder", n++ ? ", " : "");
     cg_line(o, n == 1 ? "use candle_nn::%s;" : "use candle_nn::{%s};", b.s);
     m2c_buf_free(&b);

@@ -47,6 +47,7 @@ struct Mod {
     const char *ctor_args;     /* constructor arguments before vb ("32, 96, "), when its type has parameters */
     const char *next_ctor_args;
 
+    bool mutating;             /* it or a child keeps a KV cache: forward(&mut self), clear_kv_cache() */
     const char **fwd_params;   /* usize symbols the forward takes after the tensors */
     uint32_t nfwd_params;
     bool failed;

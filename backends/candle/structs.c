@@ -156,7 +156,7 @@ static void emit_chain(Gen *G, CgFn *f, Mod *m, uint32_t k, uint32_t n, uint32_t
     const char *acc = only_first ? init : cg_fresh(f, "xs");
     cg_stmt(f, "let mut %s = %s.clone();", acc, init);
     const char *var = cg_fresh(f, cg_snake(G->g->arena, first->field));
-    cg_stmt(f, "for %s in &self.%s {", var, child_field(G, first));
+    cg_stmt(f, "for %s in &%sself.%s {", var, first->mutating ? "mut " : "", child_field(G, first));
     M2cBuf args = {0};
     for (uint32_t i = 0; i < first->in.n; i++)
         m2c_buf_printf(&args, "%s%s", i ? ", " : "", i == pos ? m2c_sprintf(G->g->arena, "&%s", acc) : cg_ref(f, first->in.v[i]));
@@ -180,6 +180,57 @@ static const char *param_name(Gen *G, uint32_t v, uint32_t i)
     return cg_snake(G->g->arena, val->name);
 }
 
+/* The decoder's incremental forward: no padding, every mask input all ones over the cached and new positions */
+static void decoder_forward(Gen *G, CgOut *code, const char *rtype)
+{
+    const PassKvInfo *kv = G->c->kv;
+    IrGraph *g = G->g;
+    M2cArena *a = g->arena;
+    const IrValue *tok = ir_val(g, kv->tokens);
+    const char *tname = cg_snake(a, tok->name);
+    m2c_buf_printf(&code->buf,
+                   "\n    /// Causal decoding with the KV caches: `%s` (batch, seq) are the positions\n"
+                   "    /// `%s .. %s + seq`; the caches must hold the `%s` before them (0 after\n"
+                   "    /// `clear_kv_cache`).\n"
+                   "    pub fn forward(&mut self, %s: &Tensor, %s: usize) -> Result<%s> {\n"
+                   "        let (batch, seq) = %s.dims2()?;\n",
+                   tname, kv->offset, kv->offset, kv->offset, tname, kv->offset, rtype, tname);
+    M2cBuf args = {0};
+    for (uint32_t i = 0; i < g->inputs.n; i++) {
+        uint32_t in = g->inputs.v[i];
+        const char *name = cg_snake(a, ir_val(g, in)->name);
+        bool is_mask = false;
+        for (uint32_t k = 0; k < kv->nmasks; k++) is_mask |= kv->masks[k] == in;
+        if (is_mask)
+            m2c_buf_printf(&code->buf, "        let %s = Tensor::ones((batch, %s + seq), %s, %s.device())?;\n", name,
+                           kv->offset, cg_candle_dtype(ir_val(g, in)->dtype), tname);
+        m2c_buf_printf(&args, "%s%s", i ? ", " : "", in == kv->tokens ? name : m2c_sprintf(a, "&%s", name));
+    }
+    m2c_buf_printf(&code->buf, "        self.forward_with_mask(%s, %s)\n    }\n", args.s, kv->offset);
+    m2c_buf_free(&args);
+}
+
+/* clear_kv_cache(): this module's caches and its children's */
+static void clear_kv_cache(Gen *G, Mod *m, CgOut *code, uint32_t ncaches)
+{
+    M2cArena *a = G->g->arena;
+    m2c_buf_puts(&code->buf, "\n    /// Empties the KV caches: the next forward starts at position 0.\n"
+                             "    pub fn clear_kv_cache(&mut self) {\n");
+    for (uint32_t i = 0; i < ncaches; i++) m2c_buf_printf(&code->buf, "        self.%s.reset();\n", cg_kv_field(a, i));
+    for (uint32_t i = 0; i < m->children.n; i++) {
+        Mod *ch = m->children.v[i];
+        if (!ch->mutating) continue;
+        if (in_vec(ch)) {
+            if (ch->index != 0) continue;
+            m2c_buf_printf(&code->buf, "        for layer in &mut self.%s {\n            layer.clear_kv_cache();\n        }\n",
+                           child_field(G, ch));
+        } else {
+            m2c_buf_printf(&code->buf, "        %s.clear_kv_cache();\n", child_ref(G, ch));
+        }
+    }
+    m2c_buf_puts(&code->buf, "    }\n");
+}
+
 static bool emit_struct_instance(Gen *G, Mod *m)
 {
     IrGraph *g = G->g;
@@ -196,6 +247,13 @@ static bool emit_struct_instance(Gen *G, Mod *m)
         const char *name = m == G->t->root ? ir_val(g, ins[i])->name : param_name(G, ins[i], i);
         cg_fn_param(&f, ins[i], name);
         m2c_buf_printf(&params, ", %s: &Tensor", f.ref[ins[i]]);
+    }
+    const PassKvInfo *kv = G->c->kv;
+    bool root = m == G->t->root;
+    if (root && kv) {
+        /* the decoder's position offset: how many positions the KV caches hold */
+        cg_fn_bind_symbol(&f, kv->offset, kv->offset);
+        m2c_buf_printf(&params, ", %s: usize", kv->offset);
     }
     M2cBuf fields = {0}, ctor = {0};
     f.scope_path = m->path;
@@ -302,6 +360,13 @@ static bool emit_struct_instance(Gen *G, Mod *m)
         m2c_buf_puts(&fields, "    device: Device,\n");
         m2c_buf_puts(&ctor, "            device: vb.device().clone(),\n");
     }
+    /* KV caches: (batch, kv_heads, positions, head_dim), grown along the positions as they fill */
+    m->mutating = f.kv_caches > 0;
+    for (uint32_t i = 0; i < m->children.n; i++) m->mutating |= m->children.v[i]->mutating;
+    for (uint32_t i = 0; i < f.kv_caches; i++) {
+        m2c_buf_printf(&fields, "    %s: KvCache,\n", cg_kv_field(a, i));
+        m2c_buf_printf(&ctor, "            %s: KvCache::new(2, KV_CACHE_CHUNK),\n", cg_kv_field(a, i));
+    }
     /* symbols the forward needs but cannot read off its tensors */
     m->nfwd_params = f.missing.n;
     m->fwd_params = f.missing.v;
@@ -346,12 +411,21 @@ static bool emit_struct_instance(Gen *G, Mod *m)
         m2c_buf_free(&r);
         if (nout > 3) m2c_buf_puts(&code.buf, "    #[allow(clippy::type_complexity)]\n");
     }
-    m2c_buf_printf(&code.buf, "    pub fn forward(&self%s) -> Result<%s> {\n", params.s ? params.s : "", rtype);
+    /* a decoder's root: forward_with_mask (the export's inputs), then forward without the padding mask */
+    bool with_mask = root && kv && kv->nmasks > 0;
+    if (root && kv)
+        m2c_buf_printf(&code.buf, "    /// The exported graph's inputs, continuing the KV caches: positions `%s .. %s + seq`;\n"
+                                  "    /// the mask covers all of them.\n", kv->offset, kv->offset);
+    m2c_buf_printf(&code.buf, "    pub fn %s(&%sself%s) -> Result<%s> {\n", with_mask ? "forward_with_mask" : "forward",
+                   m->mutating ? "mut " : "", params.s ? params.s : "", rtype);
     CgOut lets = {{0}, 2};
     cg_fn_symbol_lets(&f, &lets);
     m2c_buf_puts(&code.buf, lets.buf.s ? lets.buf.s : "");
     m2c_buf_puts(&code.buf, body.buf.s ? body.buf.s : "");
-    m2c_buf_printf(&code.buf, nout == 1 ? "        Ok(%s)\n    }\n}\n" : "        Ok((%s))\n    }\n}\n", ret.s);
+    m2c_buf_printf(&code.buf, nout == 1 ? "        Ok(%s)\n    }\n" : "        Ok((%s))\n    }\n", ret.s);
+    if (with_mask) decoder_forward(G, &code, rtype);
+    if (m->mutating) clear_kv_cache(G, m, &code, f.kv_caches);
+    m2c_buf_puts(&code.buf, "}\n");
     m->code = m2c_strdup(a, code.buf.s);
     m2c_buf_free(&code.buf), m2c_buf_free(&lets.buf), m2c_buf_free(&body.buf), m2c_buf_free(&params);
     m2c_buf_free(&fields), m2c_buf_free(&ctor), m2c_buf_free(&cfields), m2c_buf_free(&cctor), m2c_buf_free(&pre);
@@ -675,6 +749,11 @@ bool cg_emit_module_model(CgCrate *c, CgOut *out, const char *doc)
     cg_line(out, "//! %s", doc);
     cg_write_uses(c, out, rest.s);
     cg_blank(out);
+    if (c->kv && strstr(rest.s, "KV_CACHE_CHUNK")) {
+        cg_line(out, "/// Positions a KV cache allocates at a time (it grows by as many when full).");
+        cg_line(out, "const KV_CACHE_CHUNK: usize = 512;");
+        cg_blank(out);
+    }
     if (c->opt->embed_weights) {
         cg_line(out, "/// The weights (model.safetensors), compiled into the binary.");
         cg_line(out, "const WEIGHTS: &[u8] = include_bytes!(\"../model.safetensors\");");

@@ -30,6 +30,17 @@ static bool dispatch(RefCx *c)
     case IR_OP_MAX: case IR_OP_MIN: case IR_OP_SUM: case IR_OP_MEAN:
         return ref_variadic(c);
     case IR_OP_GATED_ACT: return ref_gated_act(c);
+    case IR_OP_KV_CACHE:   /* evaluated with an empty cache (seqlen_offset 0): the new keys and values */
+        for (uint32_t i = 0; i < 2; i++) {
+            const IrTensor *t = ref_need(c, i);
+            int64_t shape[IR_MAX_RANK];
+            if (!t) return false;
+            ref_copy_dims(shape, t);
+            IrTensor *y = ref_view(c, t, t->rank, shape);
+            if (!y) return false;
+            ref_set_out(c, i, y);
+        }
+        return true;
     case IR_OP_WHERE: return ref_where(c);
     case IR_OP_CAST: case IR_OP_CAST_LIKE: return ref_cast(c);
     case IR_OP_CLIP: return ref_clip(c);

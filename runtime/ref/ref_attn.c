@@ -124,7 +124,8 @@ bool ref_attention(RefCx *c)
     for (int64_t b = 0; b < B; b++) {
         /* Keys before the query block: the causal and window frontiers are bottom-right aligned by it. */
         int64_t valid = nonpad ? ref_geti(nonpad, (uint64_t)b) : T;
-        int64_t offset = nonpad ? valid - Sq : P;
+        /* keys_include_past (ml2candle's KV cache, passes/kv_cache.c): K already holds the cached keys */
+        int64_t offset = nonpad ? valid - Sq : ir_attr_int(c->n, "keys_include_past", 0) ? T - Sq : P;
         for (int64_t h = 0; h < Hq; h++) {
             int64_t hk = h / rep;   /* GQA: each KV head serves `rep` consecutive query heads */
             for (int64_t i = 0; i < Sq; i++) {

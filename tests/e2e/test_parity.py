@@ -28,7 +28,11 @@ WORK = pathlib.Path(os.environ.get("ML2CANDLE_E2E_WORK", REPO / "tests" / "e2e" 
 # every fixture is converted with the fusion passes and again with --no-fuse (the exported graph as is)
 VARIANTS = {"fused": [], "nofuse": ["--no-fuse"]}
 BIN = pathlib.Path(os.environ.get("ML2CANDLE", REPO / "build" / "ml2candle"))
-TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+# A work folder of its own gets a target dir of its own: cargo keys a path crate's build by its name and
+# its path relative to the workspace, so two work folders sharing one target dir would swap binaries.
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR") or
+                      (pathlib.Path(os.environ["ML2CANDLE_E2E_WORK"] + "-target") if "ML2CANDLE_E2E_WORK" in os.environ
+                       else REPO / "target"))
 
 
 def fixtures():
@@ -74,6 +78,13 @@ def workspace():
     return {"converted": converted, "failures": failures, "build": build, "env": env}
 
 
+def run_example(workspace, fixture, args, variant="fused"):
+    """examples/run.rs of one generated crate, with args.  Every crate's example is called `run` and cargo keeps
+    one target/release/examples/run: `cargo run -p` puts the right one there before running it."""
+    return subprocess.run(["cargo", "run", "--release", "-q", "-p", crate_name(fixture, variant), "--example", "run",
+                           "--", *args], cwd=WORK, env=workspace["env"], capture_output=True, text=True)
+
+
 def cases(fixture):
     d = MODELS / fixture
     return sorted(p.name.split(".")[0] for p in d.glob("case*.in.safetensors"))
@@ -100,12 +111,11 @@ def compare(out, ref, name):
 def test_parity(workspace, fixture, variant):
     d = crate_dir(fixture, variant)
     assert d not in workspace["failures"], f"ml2candle failed:\n{workspace['failures'].get(d)}"
-    assert workspace["build"].returncode == 0, f"cargo build failed:\n{workspace['build'].stderr[-4000:]}"
+    assert workspace["build"].returncode == 0, f"cargo build failed:\n{workspace['build'].stderr[-4000:]}\n{workspace['build'].stdout[-4000:]}"
     for case in cases(fixture):
         inp = MODELS / fixture / f"{case}.in.safetensors"
         out = WORK / f"{d}.{case}.out.safetensors"
-        r = subprocess.run(["cargo", "run", "--release", "-q", "-p", crate_name(fixture, variant), "--example", "run", "--",
-                            str(inp), str(out)], cwd=WORK, env=workspace["env"], capture_output=True, text=True)
+        r = run_example(workspace, fixture, [str(inp), str(out)], variant)
         assert r.returncode == 0, f"{case}: the generated model failed:\n{r.stderr[-3000:]}"
         got, ref = load_file(str(out)), load_file(str(MODELS / fixture / f"{case}.out.safetensors"))
         for name, expected in ref.items():
@@ -129,14 +139,37 @@ def test_pytorch_checkpoint(workspace, fixture):
     assert fixture in workspace["converted"] and workspace["build"].returncode == 0
     case = cases(fixture)[0]
     out = WORK / f"{fixture}.{case}.ckpt.safetensors"
-    r = subprocess.run(["cargo", "run", "--release", "-q", "-p", crate_name(fixture), "--example", "run", "--",
-                        str(MODELS / fixture / f"{case}.in.safetensors"), str(out), "--weights",
-                        str(MODELS / fixture / "state_dict.safetensors")], cwd=WORK, env=workspace["env"],
-                       capture_output=True, text=True)
+    r = run_example(workspace, fixture, [str(MODELS / fixture / f"{case}.in.safetensors"), str(out), "--weights",
+                                         str(MODELS / fixture / "state_dict.safetensors")])
     assert r.returncode == 0, f"loading the PyTorch checkpoint failed:\n{r.stderr[-3000:]}"
     got, ref = load_file(str(out)), load_file(str(MODELS / fixture / f"{case}.out.safetensors"))
     for name, expected in ref.items():
         compare(got[name], expected, f"{case}/{name} (PyTorch weights)")
+
+
+def greedy_fixtures():
+    return [fx for fx in fixtures() if (MODELS / fx / "greedy.in.safetensors").exists()]
+
+
+@pytest.mark.parametrize("fixture", greedy_fixtures())
+def test_kv_cache_greedy(workspace, fixture):
+    """A causal decoder's incremental API: the prompt, then 16 greedy steps of one token through the KV caches
+    (examples/run.rs --generate).  The tokens are PyTorch's greedy tokens and the logits of every position
+    match ONNX Runtime's for the whole sequence at once (1e-4)."""
+    assert fixture in workspace["converted"] and workspace["build"].returncode == 0
+    meta = json.loads((MODELS / fixture / "meta.json").read_text())["greedy"]
+    prompt, want = meta["prompt"], meta["tokens"]
+    from safetensors.numpy import save_file
+    inp = WORK / f"{fixture}.prompt.safetensors"
+    save_file({"input_ids": np.array([prompt], dtype=np.int64),
+               "attention_mask": np.ones((1, len(prompt)), dtype=np.int64)}, str(inp))
+    out = WORK / f"{fixture}.generate.safetensors"
+    r = run_example(workspace, fixture, [str(inp), str(out), "--generate", str(len(want))])
+    assert r.returncode == 0, f"--generate failed:\n{r.stderr[-3000:]}"
+    got = load_file(str(out))
+    assert got["tokens"].astype(np.int64).tolist() == [want], f"tokens {got['tokens'].tolist()} != PyTorch {want}"
+    ref = load_file(str(MODELS / fixture / "greedy.out.safetensors"))["logits"]
+    compare(got["logits"], ref, "logits of prompt + 16 cached steps vs the whole sequence")
 
 
 def test_deterministic(tmp_path):

@@ -115,17 +115,19 @@ impl BertSelfAttention {
         let transpose = view.transpose(1, 2)?;
         let linear_1 = self.key.forward(xs)?;
         let view_1 = linear_1.reshape((batch, seq, 4, 8))?;
-        let transpose_1 = view_1.permute((0, 2, 3, 1))?;
-        let matmul = transpose.contiguous()?.matmul(&transpose_1.contiguous()?)?;
-        let mul = (&matmul * 0.35355338)?;
-        let add = mul.broadcast_add(mask)?;
-        let softmax = candle_nn::ops::softmax_last_dim(&add)?;
         let linear_2 = self.value.forward(xs)?;
         let view_2 = linear_2.reshape((batch, seq, 4, 8))?;
-        let transpose_2 = view_2.transpose(1, 2)?;
-        let matmul_1 = softmax.matmul(&transpose_2.contiguous()?)?;
-        let transpose_3 = matmul_1.transpose(1, 2)?;
-        let view_3 = transpose_3.reshape((batch, seq, 32))?;
+        let transpose_1 = view_2.transpose(1, 2)?;
+        let view_t = view_1.transpose(1, 2)?;
+        let scale = 0.3535533845424652;
+        let scores = (&transpose * scale)?.matmul(&view_t.contiguous()?.t()?)?;
+        let masked = scores.broadcast_add(mask)?;
+        let probs = candle_nn::ops::softmax_last_dim(&masked)?;
+        let probs_1 = probs.eq(&probs)?.where_cond(&probs, &probs.zeros_like()?)?;
+        let context = probs_1.matmul(&transpose_1.contiguous()?)?;
+        let matmul = context;
+        let transpose_2 = matmul.transpose(1, 2)?;
+        let view_3 = transpose_2.reshape((batch, seq, 32))?;
         Ok(view_3)
     }
 }
@@ -270,22 +272,12 @@ impl Model {
         let (batch, seq) = input_ids.dims2()?;
         let layer_norm = self.embeddings.forward(input_ids, token_type_ids)?;
         let to_copy = attention_mask.ne(0.0)?;
-        let arange = Tensor::arange(0i64, batch as i64, &self.device)?;
-        let arange_1 = Tensor::arange(0i64, seq as i64, &self.device)?;
-        let unsqueeze = arange.reshape((batch, 1, 1))?;
-        let unsqueeze_1 = unsqueeze.unsqueeze(3)?;
-        let unsqueeze_2 = arange_1.reshape((1, 1, seq))?;
-        let unsqueeze_3 = unsqueeze_2.unsqueeze(3)?;
-        let unsqueeze_4 = unsqueeze_2.unsqueeze(2)?;
-        let ge = unsqueeze_3.ge(0.0)?;
+        let arange = Tensor::arange(0i64, seq as i64, &self.device)?;
+        let reshaped = to_copy.reshape((batch, 1, 1, seq))?;
+        let unsqueeze = arange.reshape((1, 1, seq, 1))?;
+        let ge = unsqueeze.ge(0.0)?;
         let bitwise_and = ge.clone();
-        let expanded = unsqueeze_1.broadcast_as((batch, 1, 1, seq))?;
-        let unsqueezed = expanded.unsqueeze(4)?;
-        let expanded_1 = unsqueeze_4.broadcast_as((batch, 1, 1, seq))?;
-        let unsqueezed_1 = expanded_1.unsqueeze(4)?;
-        let cat = Tensor::cat(&[&unsqueezed, &unsqueezed_1], 4)?;
-        let gather_nd = onnx_ops::gather_nd(&to_copy, &cat, 0)?;
-        let bitwise_and_1 = bitwise_and.broadcast_mul(&gather_nd)?;
+        let bitwise_and_1 = bitwise_and.broadcast_mul(&reshaped)?;
         let cond = bitwise_and_1.broadcast_as((batch, 1, seq, seq))?;
         let c = Tensor::new(0.0f32, &self.device)?;
         let on_true = c.broadcast_as((batch, 1, seq, seq))?;

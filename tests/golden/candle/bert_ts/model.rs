@@ -115,18 +115,18 @@ impl AttentionSelf {
         let transposed = reshaped.transpose(1, 2)?;
         let linear_1 = self.key.forward(xs)?;
         let reshaped_1 = linear_1.reshape((batch, seq, 4, 8))?;
-        let transposed_1 = reshaped_1.permute((0, 2, 3, 1))?;
-        let matmul = transposed
-            .contiguous()?
-            .matmul(&transposed_1.contiguous()?)?;
-        let mul = (&matmul * 0.35355338)?;
-        let add = mul.broadcast_add(mask)?;
-        let softmax = candle_nn::ops::softmax_last_dim(&add)?;
         let linear_2 = self.value.forward(xs)?;
         let reshaped_2 = linear_2.reshape((batch, seq, 4, 8))?;
-        let transposed_2 = reshaped_2.transpose(1, 2)?;
-        let matmul_1 = softmax.matmul(&transposed_2.contiguous()?)?;
-        let transposed_3 = matmul_1.transpose(1, 2)?;
+        let transposed_1 = reshaped_2.transpose(1, 2)?;
+        let transposed_2 = reshaped_1.transpose(1, 2)?;
+        let scale = 0.3535533845424652;
+        let scores = (&transposed * scale)?.matmul(&transposed_2.contiguous()?.t()?)?;
+        let masked = scores.broadcast_add(mask)?;
+        let probs = candle_nn::ops::softmax_last_dim(&masked)?;
+        let probs_1 = probs.eq(&probs)?.where_cond(&probs, &probs.zeros_like()?)?;
+        let context = probs_1.matmul(&transposed_1.contiguous()?)?;
+        let attention = context;
+        let transposed_3 = attention.transpose(1, 2)?;
         let reshaped_3 = transposed_3.reshape((batch, seq, 32))?;
         Ok(reshaped_3)
     }
@@ -272,38 +272,19 @@ impl Model {
         let (batch, seq) = input_ids.dims2()?;
         let layer_norm = self.embeddings.forward(input_ids, token_type_ids)?;
         let cast = attention_mask.ne(0.0)?;
-        let range = Tensor::arange(0i64, batch as i64, &self.device)?;
-        let range_1 = Tensor::arange(0i64, seq as i64, &self.device)?;
-        let range_2 = Tensor::arange(0i64, seq as i64, &self.device)?;
-        let unsqueezed = range.unsqueeze(1)?;
-        let unsqueezed_1 = unsqueezed.unsqueeze(2)?;
-        let unsqueezed_2 = unsqueezed_1.unsqueeze(3)?;
-        let unsqueezed_3 = range_1.unsqueeze(0)?;
-        let unsqueezed_4 = unsqueezed_3.unsqueeze(1)?;
-        let unsqueezed_5 = unsqueezed_4.unsqueeze(3)?;
-        let unsqueezed_6 = range_2.unsqueeze(0)?;
-        let unsqueezed_7 = unsqueezed_6.unsqueeze(1)?;
-        let unsqueezed_8 = unsqueezed_7.unsqueeze(2)?;
-        let greater_or_equal = unsqueezed_5.ge(0.0)?;
+        let range = Tensor::arange(0i64, seq as i64, &self.device)?;
+        let reshaped = range.reshape((1, 1, seq, 1))?;
+        let greater_or_equal = reshaped.ge(0.0)?;
         let and = greater_or_equal.clone();
-        let flatten = cast.reshape((batch * seq, 1))?;
-        let dims = Tensor::new(&[seq as i64], &self.device)?;
-        let mul = unsqueezed_2.broadcast_mul(&dims)?;
-        let add = unsqueezed_8.broadcast_add(&mul)?;
-        let ids = add.flatten_all()?;
-        let ids_1 = (ids.lt(0.0)?.to_dtype(DType::I64)? * (batch * seq) as f64)?.add(&ids)?;
-        let selected = flatten.index_select(&ids_1, 0)?;
-        let gathered = selected.reshape((batch, 1, 1, seq, 1))?;
-        let reshaped = gathered.reshape((batch * seq,))?;
-        let reshaped_1 = reshaped.reshape((batch, 1, 1, seq))?;
+        let reshaped_1 = cast.reshape((batch, 1, 1, seq))?;
         let and_1 = and.broadcast_mul(&reshaped_1)?;
         let cond = and_1.broadcast_as((batch, 1, seq, seq))?;
         let c = Tensor::new(0.0f32, &self.device)?;
         let on_true = c.broadcast_as((batch, 1, seq, seq))?;
         let c_1 = Tensor::new(-3.4028235e+38f32, &self.device)?;
         let on_false = c_1.broadcast_as((batch, 1, seq, seq))?;
-        let selected_1 = cond.where_cond(&on_true, &on_false)?;
-        let last_hidden_state = self.encoder.forward(&layer_norm, &selected_1)?;
+        let selected = cond.where_cond(&on_true, &on_false)?;
+        let last_hidden_state = self.encoder.forward(&layer_norm, &selected)?;
         let pooler_output = self.pooler.forward(&last_hidden_state)?;
         Ok((last_hidden_state, pooler_output))
     }
