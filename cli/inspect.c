@@ -179,6 +179,8 @@ static void report_json(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
     json_int(&j, bc.gated_ffn);
     json_key(&j, "norms");
     json_int(&j, bc.norms);
+    json_key(&j, "residual_norms");
+    json_int(&j, bc.residual_norms);
     json_key(&j, "rope");
     json_int(&j, bc.rope);
     json_end_object(&j);
@@ -232,8 +234,8 @@ static void report_text(IrGraph *g, M2cBuf *out, uint32_t onnx_nodes, const Unsu
     m2c_buf_puts(out, "\n");
     PassBlockCounts bc;
     pass_count_blocks(g, &bc);
-    m2c_buf_printf(out, "blocks       attention %u, FFN %u (%u gated), norms %u, RoPE %u\n", bc.attention, bc.ffn,
-                   bc.gated_ffn, bc.norms, bc.rope);
+    m2c_buf_printf(out, "blocks       attention %u, FFN %u (%u gated), norms %u (%u of a residual sum), RoPE %u\n",
+                   bc.attention, bc.ffn, bc.gated_ffn, bc.norms, bc.residual_norms, bc.rope);
     if (bc.attention) {
         PassKvInfo kv;
         if (pass_kv_cache(g, &kv, false))

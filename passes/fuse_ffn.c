@@ -96,9 +96,15 @@ void pass_count_blocks(IrGraph *g, PassBlockCounts *out)
             out->attention++;
             break;
         case IR_OP_LAYER_NORM: case IR_OP_RMS_NORM: case IR_OP_MS_SKIP_LAYER_NORM:
-        case IR_OP_MS_SIMPLIFIED_LAYER_NORM:
+        case IR_OP_MS_SIMPLIFIED_LAYER_NORM: {
             out->norms++;
+            /* a residual + norm pair (ORT's SkipLayerNorm): the norm of the sum of two computed tensors; kept as
+             * two ops in the Candle code (the sum is the residual stream), one kernel for the GPU backends */
+            IrNode *add = fu_prod(g, n->in[0], IR_OP_ADD);
+            out->residual_norms += n->op == IR_OP_MS_SKIP_LAYER_NORM ||
+                                   (add && !ir_val(g, add->in[0])->konst && !ir_val(g, add->in[1])->konst);
             break;
+        }
         case IR_OP_ROTARY_EMBEDDING: case IR_OP_MS_ROTARY_EMBEDDING:
             out->rope++;
             break;

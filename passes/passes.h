@@ -55,9 +55,10 @@ typedef struct {
 bool pass_kv_cache(IrGraph *g, PassKvInfo *info, bool apply);
 
 /* The blocks the fused graph holds, as ONNX Runtime's optimizer reports its fused-operator statistics
- * (fuse_ffn.c): attention nodes, FFN blocks (Linear → activation → Linear, gated or not), norms, RoPE. */
+ * (fuse_ffn.c): attention nodes, FFN blocks (Linear → activation → Linear, gated or not), norms (and how many
+ * normalize a residual sum), RoPE. */
 typedef struct {
-    uint32_t attention, ffn, gated_ffn, norms, rope;
+    uint32_t attention, ffn, gated_ffn, norms, residual_norms, rope;
 } PassBlockCounts;
 void pass_count_blocks(IrGraph *g, PassBlockCounts *out);
 
