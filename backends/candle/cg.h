@@ -82,6 +82,7 @@ enum {
     CG_NN_LINEAR = 1 << 1, CG_NN_LINEAR_NO_BIAS = 1 << 2, CG_NN_LINEAR_T = 1 << 3,
     CG_NN_EMBEDDING = 1 << 4, CG_NN_EMBEDDING_T = 1 << 5,
     CG_NN_LAYER_NORM = 1 << 6, CG_NN_LAYER_NORM_NO_BIAS = 1 << 7, CG_NN_LAYER_NORM_T = 1 << 8,
+    CG_NN_RMS_NORM = 1 << 9, CG_NN_RMS_NORM_T = 1 << 10,
 };
 
 typedef struct CgCrate {
@@ -137,6 +138,8 @@ typedef struct CgFn {
     const char *scope_path;    /* the module's path: weights are named relative to it */
     M2C_VEC(const char *) missing;
     uint32_t kv_caches;        /* KvCache nodes lowered: the struct's fields kv_cache, kv_cache_1, ... */
+    M2cMap prepared;           /* locals a lowering made once for the whole function (rope tables), by key */
+    M2C_VEC(const char *) prepared_names;
     bool failed;
 } CgFn;
 

@@ -4,6 +4,7 @@
  *               Gemm(x, W, b, transB=1)            (W as is)
  *   Embedding   Gather(W[vocab, dim], ids, axis=0)
  *   LayerNorm   LayerNormalization(x, w, b, axis=-1)
+ *   RmsNorm     RMSNormalization(x, w, axis=-1)   (what the RMSNorm fusion makes of HF's LlamaRMSNorm)
  *
  * The scope is only a hint: the nodes must be exactly this, with weights as parameters, one tensor in and
  * one out.  Anything else stays a struct of ours. */
@@ -107,11 +108,29 @@ static bool layer_norm(ModTree *t, Mod *m)
     return true;
 }
 
+/* RMSNormalization over the last axis with f32 statistics (HF's LlamaRMSNorm after fusion): candle_nn's
+ * RmsNorm, whose forward is the same fused kernel on contiguous input */
+static bool rms_norm(ModTree *t, Mod *m)
+{
+    const IrNode *a = node(t, m, 0);
+    if (m->nodes.n != 1 || a->op != IR_OP_RMS_NORM || a->in[0] != m->in.v[0]) return false;
+    int rank = val(t, a->in[0])->rank;
+    int64_t axis = ir_attr_int(a, "axis", -1);
+    if ((axis != -1 && axis != rank - 1) || !is_param(t, a->in[1], 1)) return false;
+    if (val(t, a->in[1])->dtype != val(t, a->in[0])->dtype) return false;
+    m->weight = a->in[1];
+    m->bias = IR_NONE;
+    m->eps = ir_attr_float(a, "epsilon", 1e-5);
+    m->in_features = val(t, m->weight)->konst->shape[0];
+    m->kind = MOD_RMS_NORM;
+    return true;
+}
+
 void mod_classify_leaves(ModTree *t)
 {
     for (uint32_t i = 1; i < t->mods.n; i++) {
         Mod *m = t->mods.v[i];
         if (m->children.n || m->nodes.n == 0 || m->in.n != 1 || m->out.n != 1) continue;
-        if (linear(t, m) || embedding(t, m) || layer_norm(t, m)) continue;
+        if (linear(t, m) || embedding(t, m) || layer_norm(t, m) || rms_norm(t, m)) continue;
     }
 }

@@ -230,14 +230,12 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
         const char *qk = mode == 3 ? probs : mode == 2 ? qk_masked : qk0;
         cg_stmt(f, "let %s = %s.clone();", cg_out(f, n, 3), qk);
     }
-    const char *ctx = cg_fresh(f, "context");
+    /* 4-D: the product is the output itself */
+    const char *ctx = q->rank == 3 ? cg_fresh(f, "context") : cg_out(f, n, 0);
     cg_stmt(f, "let %s = %s;", ctx, cg_nn_matmul(f, probs, m2c_sprintf(f->a, "%s.contiguous()?", vh), t));
-    const char *y = cg_out(f, n, 0);
     if (q->rank == 3) {
         cg_comment(f, "(batch, heads, seq, head_dim) -> (batch, seq, heads * head_dim)");
-        cg_stmt(f, "let %s = %s.transpose(1, 2)?.reshape(%s)?;", y, ctx, cg_shape_of(f, n->out[0]));
-    } else {
-        cg_stmt(f, "let %s = %s;", y, ctx);
+        cg_stmt(f, "let %s = %s.transpose(1, 2)?.reshape(%s)?;", cg_out(f, n, 0), ctx, cg_shape_of(f, n->out[0]));
     }
     return true;
 }
@@ -300,15 +298,27 @@ bool cg_lower_rotary(CgFn *f, const IrNode *n)
             cg_stmt(f, "let %s = %s.index_select(&%s, 0)?.reshape(%s)?;", sin, cg_in(f, n, i_sin), ids, cg_shape(f, 3, cs));
         }
     } else {
-        /* a table of batch 1 serves every batch: candle's rope broadcasts a (seq, rot/2) one, not a 3-D one */
-        const char *sq = cv->rank == 3 && cv->dims[0] == ir_dim_const(f->g, 1) ? ".squeeze(0)?" : "";
-        cg_stmt(f, "let %s = %s%s.contiguous()?;", cos, cg_in(f, n, i_cos), sq);
-        cg_stmt(f, "let %s = %s%s.contiguous()?;", sin, cg_in(f, n, i_sin), sq);
+        /* a table of batch 1 serves every batch: candle's rope broadcasts a (seq, rot/2) one, not a 3-D one.
+         * Prepared once per function: q and k (and every layer in a loop body) share the tables. */
+        const char *key = m2c_sprintf(f->a, "rope %u %u", n->in[i_cos], n->in[i_sin]);
+        uint32_t at;
+        if (m2c_map_get(&f->prepared, key, &at)) {
+            cos = f->prepared_names.v[at];
+            sin = f->prepared_names.v[at + 1];
+        } else {
+            const char *sq = cv->rank == 3 && cv->dims[0] == ir_dim_const(f->g, 1) ? ".squeeze(0)?" : "";
+            cg_stmt(f, "let %s = %s%s.contiguous()?;", cos, cg_in(f, n, i_cos), sq);
+            cg_stmt(f, "let %s = %s%s.contiguous()?;", sin, cg_in(f, n, i_sin), sq);
+            m2c_map_put(f->a, &f->prepared, key, f->prepared_names.n);
+            m2c_vec_push(f->a, &f->prepared_names, cos);
+            m2c_vec_push(f->a, &f->prepared_names, sin);
+        }
     }
     const char *fn = interleaved ? "rope_i" : "rope";
-    const char *rotated = cg_fresh(f, "rotated");
     int64_t dc;
     bool full = ir_dim_const_value(f->g, d, &dc) && dc == rot;
+    /* the result is the output itself unless it needs reshaping back to 3-D */
+    const char *rotated = x->rank == 4 ? cg_out(f, n, 0) : cg_fresh(f, "rotated");
     if (full) {
         cg_stmt(f, "let %s = candle_nn::rotary_emb::%s(&%s, &%s, &%s)?;", rotated, fn, xh, cos, sin);
     } else {
@@ -319,12 +329,10 @@ bool cg_lower_rotary(CgFn *f, const IrNode *n)
         cg_stmt(f, "let %s = Tensor::cat(&[&%s, &%s.narrow(3, %lld, %s - %lld)?], 3)?;", rotated, part, xh, (long long)rot,
                 cg_dim(f, d), (long long)rot);
     }
-    const char *y = cg_out(f, n, 0);
     if (x->rank == 3) {
+        const char *y = cg_out(f, n, 0);
         cg_comment(f, "(batch, heads, seq, head_dim) -> (batch, seq, heads * head_dim)");
         cg_stmt(f, "let %s = %s.transpose(1, 2)?.reshape(%s)?;", y, rotated, cg_shape_of(f, n->out[0]));
-    } else {
-        cg_stmt(f, "let %s = %s;", y, rotated);
     }
     return true;
 }

@@ -61,7 +61,8 @@ void cg_write_uses(CgCrate *c, CgOut *o, const char *text)
         const char *item;
     } nn[] = {{CG_NN_EMBEDDING, "embedding"}, {CG_NN_LAYER_NORM, "layer_norm"}, {CG_NN_LAYER_NORM_NO_BIAS, "layer_norm_no_bias"},
               {CG_NN_LINEAR, "linear"}, {CG_NN_LINEAR_NO_BIAS, "linear_no_bias"}, {CG_NN_EMBEDDING_T, "Embedding"},
-              {CG_NN_LAYER_NORM_T, "LayerNorm"}, {CG_NN_LINEAR_T, "Linear"}};
+              {CG_NN_LAYER_NORM_T, "LayerNorm"}, {CG_NN_LINEAR_T, "Linear"}, {CG_NN_RMS_NORM, "rms_norm"},
+              {CG_NN_RMS_NORM_T, "RmsNorm"}};
     n = 0;
     for (size_t i = 0; i < sizeof nn / sizeof *nn; i++)
         if (c->nn_items & nn[i].flag) m2c_buf_printf(&b, "%s%s", n++ ? ", " : "", nn[i].item);

@@ -9,6 +9,7 @@ typedef enum {
     MOD_LINEAR,        /* candle_nn::Linear */
     MOD_EMBEDDING,     /* candle_nn::Embedding */
     MOD_LAYER_NORM,    /* candle_nn::LayerNorm */
+    MOD_RMS_NORM,      /* candle_nn::RmsNorm */
 } ModKind;
 
 typedef struct Mod Mod;

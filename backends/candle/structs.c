@@ -449,6 +449,9 @@ static const char *vec_elem_new(Gen *G, const Mod *m, const char *vb)
         G->c->nn_items |= m->bias != IR_NONE ? CG_NN_LAYER_NORM : CG_NN_LAYER_NORM_NO_BIAS;
         return m2c_sprintf(a, "%s(%lld, %s, %s)?", m->bias != IR_NONE ? "layer_norm" : "layer_norm_no_bias",
                            (long long)m->in_features, cg_f32(a, m->eps), vb);
+    case MOD_RMS_NORM:
+        G->c->nn_items |= CG_NN_RMS_NORM;
+        return m2c_sprintf(a, "rms_norm(%lld, %s, %s)?", (long long)m->in_features, cg_f32(a, m->eps), vb);
     case MOD_STRUCT:
         return m2c_sprintf(a, "%s::new(%s%s)?", m->type_name, m->ctor_args ? m->ctor_args : "", vb);
     }
@@ -461,10 +464,15 @@ static void emit_leaf(Gen *G, Mod *m)
     const IrValue *w = ir_val(G->g, m->weight);
     store(G, join(a, m->path, "weight"), w->konst, m->weight_transposed);
     if (m->bias != IR_NONE) store(G, join(a, m->path, "bias"), ir_val(G->g, m->bias)->konst, false);
-    m->type_name = m->kind == MOD_LINEAR ? "Linear" : m->kind == MOD_EMBEDDING ? "Embedding" : "LayerNorm";
+    static const struct {
+        const char *type;
+        unsigned item;
+    } leaf[] = {[MOD_LINEAR] = {"Linear", CG_NN_LINEAR_T}, [MOD_EMBEDDING] = {"Embedding", CG_NN_EMBEDDING_T},
+                [MOD_LAYER_NORM] = {"LayerNorm", CG_NN_LAYER_NORM_T}, [MOD_RMS_NORM] = {"RmsNorm", CG_NN_RMS_NORM_T}};
+    m->type_name = leaf[m->kind].type;
     m->code = m->type_name;
     m->type_rep = m;
-    G->c->nn_items |= m->kind == MOD_LINEAR ? CG_NN_LINEAR_T : m->kind == MOD_EMBEDDING ? CG_NN_EMBEDDING_T : CG_NN_LAYER_NORM_T;
+    G->c->nn_items |= leaf[m->kind].item;
 }
 
 /* A type's name before numbering: the PyTorch class when known, else from its place in the tree. */
@@ -481,6 +489,7 @@ static const char *type_base_name(Gen *G, Mod *m)
         base = cg_camel(a, parent[0] && strcmp(parent, own) != 0 ? m2c_sprintf(a, "%s_%s", parent, own) : own);
     }
     if (!strcmp(base, "Model") || !strcmp(base, "Linear") || !strcmp(base, "Embedding") || !strcmp(base, "LayerNorm") ||
+        !strcmp(base, "RmsNorm") ||
         !strcmp(base, "Tensor") || !strcmp(base, "Result") || !strcmp(base, "Device") || !strcmp(base, "VarBuilder"))
         base = m2c_sprintf(a, "%sBlock", base);
     return base;
