@@ -1,0 +1,68 @@
+/* runtime/runtime.h — running generated kernels: NVRTC (CUDA C → PTX) and the CUDA driver, both loaded with
+ * dlopen when first needed, so ml2candle builds and runs without CUDA and says what is missing when asked to
+ * use it; and the validator that runs each fused group on the GPU against the reference evaluator.
+ *
+ * Errors are returned, never fatal: a false return leaves a one-line reason in rt_error() (what is missing
+ * and where it was looked for, or the failing call and its CUDA error name). */
+#ifndef RUNTIME_H
+#define RUNTIME_H
+
+#include "kir.h"
+
+const char *rt_error(void);
+void rt_set_error(const char *fmt, ...) M2C_PRINTF(1, 2);
+
+/*
+ * nvrtc.c — libnvrtc.so.13, then .12: $ML2CANDLE_NVRTC (a file or a folder) first, then the loader's paths,
+ * the CUDA toolkit's folders and the nvidia-cuda-nvrtc wheel's folders of common Python installs.
+ */
+bool nvrtc_load(void);
+const char *nvrtc_path(void);                 /* the library loaded */
+void nvrtc_version(int *major, int *minor);
+/* CUDA C (including our prelude by name) → PTX for compute_<arch> (80, 90, ...).  On a compile error returns
+ * false with NVRTC's log in *log (the caller names the kernel).  *ptx is malloc'd, NUL-terminated.
+ * With a cache, a source equal to an earlier one but for the kernel's name (the same block in another
+ * layer) is not compiled again: its PTX is reused with the name substituted. */
+typedef struct NvrtcCache NvrtcCache;
+NvrtcCache *nvrtc_cache_new(void);
+void nvrtc_cache_free(NvrtcCache *c);
+bool nvrtc_compile(NvrtcCache *cache, const char *name, const char *src, int arch, char **ptx, M2cBuf *log);
+
+/*
+ * cudadrv.c — libcuda.so.1: the first GPU, its primary context, PTX modules, launches, copies, event timing.
+ */
+typedef unsigned long long RtDevPtr;
+bool cudrv_load(void);                        /* driver, device 0, context; false: no driver or no GPU */
+const char *cudrv_device_name(void);
+int cudrv_arch(void);                         /* compute capability as 10·major + minor: 90 on an H100 */
+void cudrv_driver_version(int *major, int *minor);
+bool cudrv_module_load(const char *ptx, void **module, M2cBuf *log);
+bool cudrv_module_unload(void *module);
+bool cudrv_function(void *module, const char *name, void **fn);
+bool cudrv_alloc(RtDevPtr *p, size_t bytes);
+bool cudrv_free(RtDevPtr p);
+bool cudrv_htod(RtDevPtr dst, const void *src, size_t bytes);
+bool cudrv_dtoh(void *dst, RtDevPtr src, size_t bytes);
+/* Launches and waits; *ms (may be NULL) gets the kernel's time from events around it. */
+bool cudrv_launch(void *fn, const unsigned grid[3], const unsigned block[3], unsigned smem, void **args, float *ms);
+
+/*
+ * validate.c — every group of a plan on the GPU vs the reference evaluator (DESIGN §6)
+ */
+typedef struct {
+    IrDType dtype;             /* DT_UNDEF: the model's dtypes; DT_F16/DT_BF16: every float argument stored so */
+    KirBind dims;              /* sizes given with --dim; the others get small defaults */
+    uint64_t seed;
+    const char *only;          /* validate only the kernels whose name contains this (NULL: all) */
+    FILE *out;
+} RtValidateOptions;
+
+typedef struct {
+    uint32_t kernels, passed, failed;
+    double worst;              /* largest relative L2 error seen */
+} RtValidateReport;
+
+/* false: the GPU side could not run at all (rt_error says why); mismatches are counted in *rep. */
+bool rt_validate_cuda(IrGraph *g, const KirPlan *plan, const RtValidateOptions *opt, RtValidateReport *rep);
+
+#endif
