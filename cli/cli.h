@@ -11,6 +11,13 @@ int cli_inspect(int argc, char **argv);
 /* convert.c */
 int cli_convert(int argc, char **argv);
 
+/* kernels.c */
+int cli_kernels(int argc, char **argv);
+IrGraph *cli_load(const char *path);   /* an ONNX model, or text IR when the name ends in .ir */
+
+/* validate.c */
+int cli_validate(int argc, char **argv);
+
 /* json.c — a small JSON writer with proper string escaping */
 typedef struct {
     M2cBuf *out;

@@ -8,6 +8,10 @@ void cli_usage(FILE *f)
     fprintf(f,
             "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force] [--no-fuse] [--no-kv-cache] [--embed-weights]\n"
             "       ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS] [--no-fuse]\n"
+            "       ml2candle kernels MODEL.onnx -o DIR [--target cuda] [--arch sm_80|sm_90[,...]] [--dtype f32|f16|bf16]\n"
+            "                 [--no-ptx] [--force] [--kir]\n"
+            "       ml2candle validate MODEL.onnx --device cuda [--inputs IN.safetensors] [--dtype f32|f16|bf16]\n"
+            "                 [--dim NAME=N]... [--seed N] [--kernel NAME]\n"
             "       ml2candle --help | --version\n"
             "\n"
             "MODEL.onnx -o DIR   write a Candle crate: Cargo.toml, src/model.rs, model.safetensors, examples/run.rs\n"
@@ -23,7 +27,8 @@ void cli_usage(FILE *f)
             "  --dot FILE     write the graph after the passes as Graphviz\n"
             "  --after PASS   print the IR text after PASS (import, infer, fold, dce, canon, fuse, tidy, kv)\n"
             "\n"
-            "exit codes: 0 ok, 1 invalid or unsupported model, 2 usage, 3 I/O\n");
+            "exit codes: 0 ok, 1 invalid or unsupported model, 2 usage, 3 I/O or no NVRTC/CUDA driver/GPU,\n"
+            "            4 validation mismatch\n");
 }
 
 int main(int argc, char **argv)
@@ -42,6 +47,8 @@ int main(int argc, char **argv)
         return M2C_EXIT_OK;
     }
     if (strcmp(cmd, "inspect") == 0) return cli_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "kernels") == 0) return cli_kernels(argc - 1, argv + 1);
+    if (strcmp(cmd, "validate") == 0) return cli_validate(argc - 1, argv + 1);
     if (cmd[0] != '-' || strcmp(cmd, "-o") == 0) return cli_convert(argc - 1, argv + 1);
     fprintf(stderr, "ml2candle: unknown command '%s'\n", cmd);
     cli_usage(stderr);

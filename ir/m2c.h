@@ -27,7 +27,7 @@ enum {
     M2C_EXIT_OK = 0,
     M2C_EXIT_INVALID = 1,   /* the model is invalid or unsupported */
     M2C_EXIT_USAGE = 2,
-    M2C_EXIT_IO = 3,
+    M2C_EXIT_IO = 3,        /* I/O, or a missing runtime: NVRTC, the CUDA driver or a GPU (not the model's fault) */
     M2C_EXIT_MISMATCH = 4,
 };
 
