@@ -27,6 +27,15 @@ void cli_usage(FILE *f)
             "  --dot FILE     write the graph after the passes as Graphviz\n"
             "  --after PASS   print the IR text after PASS (import, infer, fold, dce, canon, fuse, tidy, kv)\n"
             "\n"
+            "kernels   the fused groups as CUDA kernels: DIR/<kernel>.cu, .kir (kernel IR), .<arch>.ptx (NVRTC),\n"
+            "          m2c_prelude.cuh and manifest.json (argument layout, scalars, launch rule, nodes replaced)\n"
+            "  --kir          print the kernel IR of every group (no -o needed)\n"
+            "  --no-ptx       write the sources without compiling them (no NVRTC needed)\n"
+            "\n"
+            "validate  run every fused kernel on the GPU on fresh random inputs against the reference evaluator;\n"
+            "          sizes: --dim NAME=N, or the graph inputs' sizes in --inputs, else batch 2 and 13 for others\n"
+            "  --dtype f16    store every float argument as f16 (bf16), compare within 1e-2 (f32: 1e-5)\n"
+            "\n"
             "exit codes: 0 ok, 1 invalid or unsupported model, 2 usage, 3 I/O or no NVRTC/CUDA driver/GPU,\n"
             "            4 validation mismatch\n");
 }

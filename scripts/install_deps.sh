@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/install_deps.sh — installs what building and testing ml2candle needs, only what is missing.
 # Debian packages (protobuf-c, LLVM 14, clang 14 for the fuzzer, CMake, Ninja) and the Python packages the
-# tests use (onnx, onnxruntime, numpy, safetensors, pytest).  Idempotent; safe to run on every build.
+# tests use (onnx, onnxruntime, numpy, safetensors, pytest, nvidia-cuda-nvrtc: the kernels test compiles every
+# CUDA kernel to PTX without a GPU).  Idempotent; safe to run on every build.
 set -euo pipefail
 
 SUDO=""
@@ -28,6 +29,9 @@ python3 -c 'import onnxruntime' 2>/dev/null || need_pip+=(onnxruntime)
 python3 -c 'import numpy' 2>/dev/null || need_pip+=(numpy)
 python3 -c 'import safetensors' 2>/dev/null || need_pip+=(safetensors)
 python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
+# NVRTC 13.0, as the GPU machines' driver (CUDA 13.0): a newer NVRTC writes PTX that driver refuses to load.
+python3 -c 'import importlib.util as u, os, sys; s = u.find_spec("nvidia"); sys.exit(not any(os.path.exists(os.path.join(p, "cu13/lib/libnvrtc.so.13")) for p in (s.submodule_search_locations if s else [])))' 2>/dev/null ||
+  need_pip+=("nvidia-cuda-nvrtc==13.0.*")
 if [ ${#need_pip[@]} -gt 0 ]; then
   echo "install_deps: pip install ${need_pip[*]}"
   python3 -m pip install -q "${need_pip[@]}"

@@ -2,7 +2,8 @@
 # tests/run_all.sh — the whole test suite (the README's test command; CI runs it through .ci/run).
 #
 #   1. build with -Wall -Wextra -Werror and run ctest: dims algebra, import, text-IR pass tests, reference
-#      evaluator, malformed-model corpus, golden `inspect` outputs on the committed PyTorch exports
+#      evaluator, malformed-model corpus, golden `inspect` outputs on the committed PyTorch exports, kernel-IR
+#      grouping, every CUDA kernel of the fixtures compiled to PTX by NVRTC (sm_80, sm_90; no GPU needed)
 #   2. the same unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the importer's libFuzzer target, briefly (FUZZ_SECONDS, default 60)
 #   4. Rust: the build.rs helper's tests and its example crate; the parity suite (every fixture in tests/models
