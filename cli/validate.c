@@ -1,9 +1,10 @@
-/* cli/validate.c — `ml2candle validate MODEL --device cuda`: every fused kernel of the model run on the GPU
- * on fresh random inputs against the reference evaluator, one line per kernel with its relative L2 error.
+/* cli/validate.c — `ml2candle validate MODEL --device cuda|cpu`: every fused kernel of the model run on the GPU
+ * (NVRTC) or on this CPU (the LLVM backend's JIT) on fresh random inputs against the reference evaluator, one
+ * line per kernel with its relative L2 error.
  *
- * Exit codes: 0 every kernel within DESIGN §6's bounds; 4 a mismatch; 3 no NVRTC, no CUDA driver or no GPU
- * (the machine lacks something — not a problem of the model, so not 1); 1 the model itself is invalid or
- * unsupported; 2 usage. */
+ * Exit codes: 0 every kernel within DESIGN §6's bounds; 4 a mismatch; 3 no NVRTC, no CUDA driver or no GPU, or
+ * no LLVM backend built in (the machine lacks something — not a problem of the model, so not 1); 1 the model
+ * itself is invalid or unsupported; 2 usage. */
 #include "cli.h"
 #include "runtime.h"
 
@@ -59,7 +60,7 @@ static bool dims_from_inputs(IrGraph *g, const char *path, KirBind *b, const cha
 
 int cli_validate(int argc, char **argv)
 {
-    const char *model = NULL, *device = "cpu", *inputs = NULL, *only = NULL;
+    const char *model = NULL, *device = "cpu", *inputs = NULL, *only = NULL, *cpu = "native";
     static const char *names[64];
     static int64_t vals[64];
     RtValidateOptions opt = {0};
@@ -93,6 +94,8 @@ int cli_validate(int argc, char **argv)
             opt.seed = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(s, "--kernel") == 0 && has) {
             only = argv[++i];
+        } else if (strcmp(s, "--cpu") == 0 && has) {
+            cpu = argv[++i];
         } else if (strcmp(s, "--no-fuse") == 0) {
             pass_set_fusion(false);
         } else if (s[0] == '-' && s[1]) {
@@ -106,26 +109,30 @@ int cli_validate(int argc, char **argv)
         }
     }
     if (!model) {
-        fprintf(stderr, "ml2candle: usage: ml2candle validate MODEL.onnx --device cuda [--inputs IN.safetensors] "
-                        "[--dtype f32|f16|bf16] [--dim NAME=N]... [--seed N] [--kernel NAME]\n");
+        fprintf(stderr, "ml2candle: usage: ml2candle validate MODEL.onnx [--device cpu|cuda] [--cpu NAME] "
+                        "[--inputs IN.safetensors] [--dtype f32|f16|bf16] [--dim NAME=N]... [--seed N] [--kernel NAME]\n");
         return M2C_EXIT_USAGE;
     }
-    if (strcmp(device, "cuda") != 0) {
-        fprintf(stderr, "ml2candle: validate --device %s: only cuda is implemented (cpu comes with the LLVM backend)\n",
-                device);
+    bool on_cpu = strcmp(device, "cpu") == 0;
+    if (!on_cpu && strcmp(device, "cuda") != 0) {
+        fprintf(stderr, "ml2candle: validate --device %s: expected cpu or cuda\n", device);
         return M2C_EXIT_USAGE;
     }
     opt.only = only;
     m2c_diag_reset(model);
     uint32_t nuser = opt.dims.n;   /* names strdup'd from --dim (the --inputs ones live in the graph) */
-    /* the machine first: a missing GPU is reported before a long import */
-    if (!nvrtc_load() || !cudrv_load()) {
-        m2c_io_error("validate --device cuda: %s", rt_error());
+    /* the machine first: a missing GPU (or LLVM backend) is reported before a long import.  On the CPU each
+     * kernel's work is cut into 3 parts run one after the other, so a part that misses or overlaps another's
+     * elements shows as a mismatch. */
+    RtDevice *dev = NULL;
+    if (on_cpu ? !(dev = rt_cpu_new(cpu, 1, 3)) : !nvrtc_load() || !cudrv_load()) {
+        m2c_io_error("validate --device %s: %s", device, rt_error());
         for (uint32_t i = 0; i < nuser; i++) free((char *)names[i]);
         return m2c_exit_code();
     }
     IrGraph *g = cli_load(model);
     if (!g) {
+        rt_cpu_free(dev);
         for (uint32_t i = 0; i < nuser; i++) free((char *)names[i]);
         return m2c_exit_code();
     }
@@ -140,8 +147,9 @@ int cli_validate(int argc, char **argv)
         KirPlan plan;
         kir_plan(g, &plan);
         RtValidateReport rep;
-        if (!rt_validate_cuda(g, &plan, &opt, &rep)) {
-            m2c_io_error("validate --device cuda: %s", rt_error());
+        if (on_cpu) printf("device: %s; seed %llu\n", rt_cpu_describe(dev), (unsigned long long)opt.seed);
+        if (on_cpu ? !rt_validate(g, &plan, &opt, dev, &rep) : !rt_validate_cuda(g, &plan, &opt, &rep)) {
+            m2c_io_error("validate --device %s: %s", device, rt_error());
         } else {
             printf("%s: %u kernels, %u passed, %u failed (worst relative L2 error %.2e)\n", model, rep.kernels,
                    rep.passed, rep.failed, rep.worst);
@@ -149,6 +157,7 @@ int cli_validate(int argc, char **argv)
         }
     }
     ir_graph_free(g);
+    rt_cpu_free(dev);
     for (uint32_t i = 0; i < nuser; i++) free((char *)names[i]);
     return m2c_exit_code() ? m2c_exit_code() : rc;
 }

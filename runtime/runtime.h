@@ -65,4 +65,31 @@ typedef struct {
 /* false: the GPU side could not run at all (rt_error says why); mismatches are counted in *rep. */
 bool rt_validate_cuda(IrGraph *g, const KirPlan *plan, const RtValidateOptions *opt, RtValidateReport *rep);
 
+/*
+ * validate_dev.c — the validator over a kernel backend's table (ggml's backends as tables of functions): what
+ * `validate --device cpu` runs, validate.c's procedure with the device behind the table
+ */
+typedef struct RtDevice RtDevice;
+struct RtDevice {
+    const char *name;          /* "cpu" */
+    void *ctx;
+    /* Runs group k on host buffers: args[i] in the group's dtypes (the output last, written), numel[i] their
+     * element counts, syms in k->syms order; *ms its time.  1: ran; 0: this group cannot run here (why says
+     * so); -1: the device failed (rt_error). */
+    int (*run)(RtDevice *d, IrGraph *g, const KirGroup *k, void *const *args, const uint64_t *numel,
+               const int64_t *syms, float *ms, char *why, size_t nwhy);
+};
+/* false: the device could not run at all (rt_error says why); mismatches are counted in *rep. */
+bool rt_validate(IrGraph *g, const KirPlan *plan, const RtValidateOptions *opt, RtDevice *dev, RtValidateReport *rep);
+
+/*
+ * cpu.c — the LLVM backend's JIT as a device.  Built without the LLVM backend (-DML2CANDLE_LLVM=OFF),
+ * rt_cpu_new fails saying so.
+ */
+/* cpu: "native" or an LLVM CPU name; threads: parts run at once (1: the parts one after the other); parts: how
+ * many shares each kernel's work is cut into (validation uses 3 on one thread, so sharing bugs show). */
+RtDevice *rt_cpu_new(const char *cpu, int threads, int parts);
+const char *rt_cpu_describe(RtDevice *d);   /* "LLVM 14.0.6 JIT, CPU znver3, 3 parts on 1 thread" */
+void rt_cpu_free(RtDevice *d);
+
 #endif

@@ -193,6 +193,20 @@ void cg_fn_symbol_lets(CgFn *f, CgOut *o)
     }
 }
 
+/* What a constant without a PyTorch name is to the one layer that reads it: the weight or the bias of a
+ * convolution or a product (TorchScript folds weight norm into such an anonymous `onnx::Conv_N`). */
+static const char *const_role(IrGraph *g, uint32_t v)
+{
+    uint32_t n;
+    if (g->nuses_for != g->values.n) return NULL;   /* no use lists: no role */
+    const uint32_t *uses = ir_uses(g, v, &n);
+    if (n != 1) return NULL;
+    const IrNode *u = ir_node(g, uses[0]);
+    bool layer = u->op == IR_OP_CONV || u->op == IR_OP_CONV_TRANSPOSE || u->op == IR_OP_LINEAR || u->op == IR_OP_GEMM;
+    if (!layer) return NULL;
+    return u->in[1] == v ? "weight" : ir_input(u, 2) == v ? "bias" : NULL;
+}
+
 const char *cg_v(CgFn *f, uint32_t v)
 {
     if (v != IR_NONE && f->ref[v]) return f->ref[v];
@@ -207,7 +221,11 @@ const char *cg_v(CgFn *f, uint32_t v)
         f->refkind[v] = REF_LOCAL;
         return name;
     }
-    if (val->konst && val->konst->numel <= 16 && cg_rust_type(val->konst->dtype)) {
+    /* Small constants are literals in the code; weights never are (a checkpoint must be able to replace
+     * them), nor float tensors the export stored (a folded bias): those are fields, loaded once. */
+    bool literal = val->konst && val->konst->numel <= 16 && cg_rust_type(val->konst->dtype) && !(val->flags & V_PARAM) &&
+                   (!(val->flags & V_INIT) || !ir_dtype_is_float(val->konst->dtype) || val->konst->numel == 1);
+    if (literal) {
         const IrTensor *t = val->konst;
         const char *name = cg_fresh(f, "c");
         bool half = t->dtype == DT_F16 || t->dtype == DT_BF16;
@@ -240,7 +258,8 @@ const char *cg_v(CgFn *f, uint32_t v)
         return f->ref[v];
     }
     if (val->konst) {
-        const char *field = cg_fresh(f, m2c_sprintf(f->a, "c_%s", nice_name(val->name) ? val->name : "const"));
+        const char *role = const_role(f->g, v);
+        const char *field = cg_fresh(f, role ? role : m2c_sprintf(f->a, "c_%s", nice_name(val->name) ? val->name : "const"));
         CgWeight w = {field, NULL, NULL, val->konst, v};
         m2c_vec_push(f->a, &f->fields, w);
         cg_fn_field(f, v, field);

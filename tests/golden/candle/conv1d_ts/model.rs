@@ -8,33 +8,20 @@ use crate::onnx_ops;
 #[derive(Debug, Clone)]
 struct M8 {
     weight: Tensor,
-    device: Device,
+    bias: Tensor,
 }
 
 impl M8 {
     fn new(vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             weight: vb.get((8, 8, 3), "weight")?,
-            device: vb.device().clone(),
+            bias: vb.get((8,), "bias")?,
         })
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let conv = xs.conv1d(&self.weight, 1, 2, 1, 1)?;
-        let c = Tensor::new(
-            &[
-                0.093114235f32,
-                0.08793916f32,
-                0.012795903f32,
-                0.038212277f32,
-                -0.14961845f32,
-                -0.14546749f32,
-                -0.124658465f32,
-                0.0052962676f32,
-            ],
-            &self.device,
-        )?;
-        let conv_1 = conv.broadcast_add(&c.reshape((8, 1))?)?;
+        let conv_1 = conv.broadcast_add(&self.bias.reshape((8, 1))?)?;
         Ok(conv_1)
     }
 }
@@ -43,33 +30,20 @@ impl M8 {
 #[derive(Debug, Clone)]
 struct M6 {
     weight: Tensor,
-    device: Device,
+    bias: Tensor,
 }
 
 impl M6 {
     fn new(vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             weight: vb.get((8, 16, 1), "weight")?,
-            device: vb.device().clone(),
+            bias: vb.get((8,), "bias")?,
         })
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let conv = xs.conv1d(&self.weight, 0, 1, 1, 1)?;
-        let c = Tensor::new(
-            &[
-                0.22322002f32,
-                -0.20950387f32,
-                -0.105951965f32,
-                -0.103402205f32,
-                0.13769266f32,
-                -0.21535026f32,
-                0.043908484f32,
-                -0.20330992f32,
-            ],
-            &self.device,
-        )?;
-        let conv_1 = conv.broadcast_add(&c.reshape((8, 1))?)?;
+        let conv_1 = conv.broadcast_add(&self.bias.reshape((8, 1))?)?;
         Ok(conv_1)
     }
 }
@@ -77,44 +51,23 @@ impl M6 {
 /// `3`.
 #[derive(Debug, Clone)]
 struct M3 {
-    c_const: Tensor,
-    device: Device,
+    weight: Tensor,
+    bias: Tensor,
 }
 
 impl M3 {
     fn new(vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            c_const: onnx_ops::constant(&vb, "c_const")?,
-            device: vb.device().clone(),
+            weight: onnx_ops::constant(&vb, "weight")?,
+            bias: onnx_ops::constant(&vb, "bias")?,
         })
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let padded = xs.pad_with_zeros(2, 4, 4)?;
         // depthwise: conv_taps, not one launch per channel
-        let conv = onnx_ops::conv_taps(&padded, &self.c_const, &[1], &[2], 16)?;
-        let c = Tensor::new(
-            &[
-                0.19101924f32,
-                -0.00026912987f32,
-                -0.48123154f32,
-                0.21904616f32,
-                0.05357226f32,
-                0.34013367f32,
-                0.5521499f32,
-                -0.028161883f32,
-                0.543998f32,
-                -0.6320288f32,
-                0.43225625f32,
-                -0.10707859f32,
-                0.5656072f32,
-                0.03152451f32,
-                -0.65018094f32,
-                0.055253707f32,
-            ],
-            &self.device,
-        )?;
-        let conv_1 = conv.broadcast_add(&c.reshape((16, 1))?)?;
+        let conv = onnx_ops::conv_taps(&padded, &self.weight, &[1], &[2], 16)?;
+        let conv_1 = conv.broadcast_add(&self.bias.reshape((16, 1))?)?;
         Ok(conv_1)
     }
 }
@@ -122,42 +75,21 @@ impl M3 {
 /// `0`.
 #[derive(Debug, Clone)]
 struct M0 {
-    c_const: Tensor,
-    device: Device,
+    weight: Tensor,
+    bias: Tensor,
 }
 
 impl M0 {
     fn new(vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            c_const: onnx_ops::constant(&vb, "c_const")?,
-            device: vb.device().clone(),
+            weight: onnx_ops::constant(&vb, "weight")?,
+            bias: onnx_ops::constant(&vb, "bias")?,
         })
     }
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let conv = xs.conv1d(&self.c_const, 1, 1, 1, 1)?;
-        let c = Tensor::new(
-            &[
-                -0.4770541f32,
-                0.17624375f32,
-                -0.13795689f32,
-                -0.37034845f32,
-                -0.01012104f32,
-                0.36490032f32,
-                -0.40787494f32,
-                0.031841718f32,
-                0.6732822f32,
-                0.5909987f32,
-                -0.7768694f32,
-                -0.38368532f32,
-                -0.8010361f32,
-                0.36752206f32,
-                -0.37967244f32,
-                0.6500723f32,
-            ],
-            &self.device,
-        )?;
-        let conv_1 = conv.broadcast_add(&c.reshape((16, 1))?)?;
+        let conv = xs.conv1d(&self.weight, 1, 1, 1, 1)?;
+        let conv_1 = conv.broadcast_add(&self.bias.reshape((16, 1))?)?;
         Ok(conv_1)
     }
 }
