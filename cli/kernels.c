@@ -161,6 +161,9 @@ static void manifest_kernel(Json *j, IrGraph *g, const KirGroup *k, const CudaLa
     json_end_array(j);
     json_key(j, "shared_bytes");
     json_int(j, l->smem);
+    /* passed at launch; above 48 KiB raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES to it first */
+    json_key(j, "dynamic_shared_bytes");
+    json_int(j, l->dsmem);
     json_end_object(j);
     json_end_object(j);
 }

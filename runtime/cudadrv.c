@@ -32,6 +32,7 @@ typedef int (*FnEvCreate)(void **, unsigned);
 typedef int (*FnEvRecord)(void *, void *);
 typedef int (*FnEvElapsed)(float *, void *, void *);
 typedef int (*FnErrStr)(int, const char **);
+typedef int (*FnFuncAttr)(void *, int, int);
 
 static struct {
     void *lib;
@@ -58,11 +59,13 @@ static struct {
     FnEvRecord ev_record;
     FnEvElapsed ev_elapsed;
     FnErrStr err_name;
+    FnFuncAttr func_attr;      /* optional: only kernels above 48 KiB of dynamic shared memory need it */
 } cu;
 
 enum {
     CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
     CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
+    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
     CU_JIT_ERROR_LOG_BUFFER = 5,
     CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
     CUDA_ERROR_NO_DEVICE = 100,
@@ -109,6 +112,7 @@ bool cudrv_load(void)
               SYM(err_name, "cuGetErrorName");
     /* CUDA 12.8 added the _v2 elapsed time; the first one stays for older drivers */
     ok = ok && (SYM(ev_elapsed, "cuEventElapsedTime_v2") || SYM(ev_elapsed, "cuEventElapsedTime"));
+    *(void **)&cu.func_attr = dlsym(cu.lib, "cuFuncSetAttribute");
 #undef SYM
     if (!ok) {
         rt_set_error("libcuda.so.1 lacks a driver function ml2candle needs (driver too old?)");
@@ -179,8 +183,20 @@ bool cudrv_free(RtDevPtr p) { return check(cu.free(p), "cuMemFree"); }
 bool cudrv_htod(RtDevPtr dst, const void *src, size_t bytes) { return check(cu.htod(dst, src, bytes), "cuMemcpyHtoD"); }
 bool cudrv_dtoh(void *dst, RtDevPtr src, size_t bytes) { return check(cu.dtoh(dst, src, bytes), "cuMemcpyDtoH"); }
 
+/* A kernel above 48 KiB of dynamic shared memory must say so before its launch. */
+static bool set_dsmem(void *fn, unsigned smem)
+{
+    if (smem <= 48 * 1024) return true;
+    if (!cu.func_attr) {
+        rt_set_error("libcuda.so.1 lacks cuFuncSetAttribute, needed for %u bytes of dynamic shared memory", smem);
+        return false;
+    }
+    return check(cu.func_attr(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem), "cuFuncSetAttribute");
+}
+
 bool cudrv_launch(void *fn, const unsigned grid[3], const unsigned block[3], unsigned smem, void **args, float *ms)
 {
+    if (!set_dsmem(fn, smem)) return false;
     void *ev[2] = {NULL, NULL};
     bool timed = ms && cu.ev_create(&ev[0], 0) == 0 && cu.ev_create(&ev[1], 0) == 0;
     if (timed) cu.ev_record(ev[0], NULL);
@@ -190,5 +206,21 @@ bool cudrv_launch(void *fn, const unsigned grid[3], const unsigned block[3], uns
     if (ok && timed && cu.ev_sync(ev[1]) == 0) cu.ev_elapsed(ms, ev[0], ev[1]);
     for (int i = 0; i < 2; i++)
         if (ev[i]) cu.ev_destroy(ev[i]);
+    return ok;
+}
+
+bool cudrv_time(void *fn, const unsigned grid[3], const unsigned block[3], unsigned smem, void **args, int reps, float *ms)
+{
+    if (!set_dsmem(fn, smem)) return false;
+    void *ev[2] = {NULL, NULL};
+    if (!check(cu.ev_create(&ev[0], 0), "cuEventCreate") || !check(cu.ev_create(&ev[1], 0), "cuEventCreate")) return false;
+    bool ok = check(cu.ev_record(ev[0], NULL), "cuEventRecord");
+    for (int i = 0; ok && i < reps; i++)
+        ok = check(cu.launch(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], smem, NULL, args, NULL),
+                   "cuLaunchKernel");
+    ok = ok && check(cu.ev_record(ev[1], NULL), "cuEventRecord") && check(cu.ev_sync(ev[1]), "kernel execution") &&
+         check(cu.ev_elapsed(ms, ev[0], ev[1]), "cuEventElapsedTime");
+    if (ok) *ms /= (float)reps;
+    cu.ev_destroy(ev[0]), cu.ev_destroy(ev[1]);
     return ok;
 }

@@ -43,8 +43,11 @@ bool cudrv_alloc(RtDevPtr *p, size_t bytes);
 bool cudrv_free(RtDevPtr p);
 bool cudrv_htod(RtDevPtr dst, const void *src, size_t bytes);
 bool cudrv_dtoh(void *dst, RtDevPtr src, size_t bytes);
-/* Launches and waits; *ms (may be NULL) gets the kernel's time from events around it. */
+/* Launches and waits; *ms (may be NULL) gets the kernel's time from events around it.  smem: the dynamic
+ * shared memory (CudaLaunch.dsmem); above 48 KiB the function's limit is raised first. */
 bool cudrv_launch(void *fn, const unsigned grid[3], const unsigned block[3], unsigned smem, void **args, float *ms);
+/* reps launches back to back between two events; *ms gets the mean time of one (benchmarks). */
+bool cudrv_time(void *fn, const unsigned grid[3], const unsigned block[3], unsigned smem, void **args, int reps, float *ms);
 
 /*
  * validate.c — every group of a plan on the GPU vs the reference evaluator (DESIGN §6)

@@ -345,7 +345,7 @@ static int run_group(Vcx *v, double *err, float *ms, char *why, size_t nwhy)
     } else if (!nvrtc_compile(v->cache, k->name, src.s, arch, &ptx, &log)) {
         snprintf(why, nwhy, "%s\n%s", rt_error(), log.s ? log.s : "");
     } else if (!cudrv_module_load(ptx, &mod, &log) || !cudrv_function(mod, k->name, &fn) ||
-               !cudrv_launch(fn, grid, l.block, 0, args, NULL)) {
+               !cudrv_launch(fn, grid, l.block, l.dsmem, args, NULL)) {
         rc = -1;
     } else {
         const KirArg *out = &k->args.v[k->args.n - 1];
@@ -355,7 +355,7 @@ static int run_group(Vcx *v, double *err, float *ms, char *why, size_t nwhy)
         else *err = compare(want, host[k->args.n - 1], out->dtype, &bad);
         if (rc == 0 && bad) snprintf(why, nwhy, "%llu elements unwritten or wrong (NaN/Inf/bool)", (unsigned long long)bad);
         /* a second launch, timed (the first paid for loading) */
-        if (rc == 0 && !cudrv_launch(fn, grid, l.block, 0, args, ms)) rc = -1;
+        if (rc == 0 && !cudrv_launch(fn, grid, l.block, l.dsmem, args, ms)) rc = -1;
     }
     if (mod) cudrv_module_unload(mod);
     free(ptx);

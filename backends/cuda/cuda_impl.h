@@ -10,11 +10,13 @@ typedef struct {
     int indent;
     IrGraph *g;
     const KirGroup *k;
+    const CudaAttnTiles *tiles;   /* attention tiles asked for (NULL: the emitter's choice) */
 } CuOut;
 
 void cu_line(CuOut *o, const char *fmt, ...) M2C_PRINTF(2, 3);
 void cu_open(CuOut *o, const char *fmt, ...) M2C_PRINTF(2, 3);    /* the line, then one level deeper */
 void cu_close(CuOut *o, const char *fmt, ...) M2C_PRINTF(2, 3);   /* one level up, then the line */
+void cu_text(CuOut *o, const char *text);   /* lines of fixed text (templates), each at the current indentation */
 
 const char *cu_dim(CuOut *o, IrDim d);          /* a dim as a C expression of long longs (arena string) */
 void cu_signature(CuOut *o, unsigned threads);  /* extern "C" __global__ ... ( */

@@ -32,6 +32,7 @@ API int cuEventRecord(void *e, void *s) { return 0; }
 API int cuEventSynchronize(void *e) { return 0; }
 API int cuEventDestroy_v2(void *e) { free(e); return 0; }
 API int cuEventElapsedTime(float *ms, void *a, void *b) { return *ms = 0, 0; }
+API int cuFuncSetAttribute(void *f, int a, int v) { return 0; }
 API int cuGetErrorName(int r, const char **s) { return *s = "CUDA_ERROR_FAKE", 0; }
 /* NVRTC looks the driver up too (to ask it things through an export table): say there is none */
 API int cuGetExportTable(const void **table, const void *id) { return *table = NULL, 500; }
