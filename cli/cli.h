@@ -15,8 +15,21 @@ int cli_convert(int argc, char **argv);
 int cli_kernels(int argc, char **argv);
 IrGraph *cli_load(const char *path);   /* an ONNX model, or text IR when the name ends in .ir */
 
+/* kernels_cpu.c — `kernels --target cpu` (the LLVM backend's static library) */
+int cli_kernels_cpu(int argc, char **argv);
+
 /* validate.c */
 int cli_validate(int argc, char **argv);
+
+/* run.c — `run MODEL --inputs IN -o OUT [--engine ref|llvm]` */
+int cli_run(int argc, char **argv);
+
+/* outdir.c — output folders written atomically: checked, filled as a temporary sibling, renamed into place */
+bool cli_outdir_check(const char *dir, bool force);   /* false (reported): exists and is not empty, or a file */
+char *cli_outdir_begin(const char *dir);              /* the temporary folder (malloc'd), NULL if reported */
+bool cli_outdir_end(const char *dir, char *tmp, bool ok);   /* renames tmp to dir if ok, else removes it; frees tmp */
+bool cli_write_file(const char *path, const char *data, size_t n);
+void cli_remove_tree(const char *path);
 
 /* json.c — a small JSON writer with proper string escaping */
 typedef struct {

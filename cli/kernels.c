@@ -328,8 +328,9 @@ int cli_kernels(int argc, char **argv)
             a.out = argv[++i];
         } else if (strcmp(s, "--target") == 0 && has) {
             const char *t = argv[++i];
+            if (strcmp(t, "cpu") == 0) return cli_kernels_cpu(argc, argv);   /* the LLVM backend: kernels_cpu.c */
             if (strcmp(t, "cuda") != 0) {
-                fprintf(stderr, "ml2candle: --target %s: only cuda exists so far (cpu comes with the LLVM backend)\n", t);
+                fprintf(stderr, "ml2candle: --target %s: expected cuda or cpu\n", t);
                 return M2C_EXIT_USAGE;
             }
         } else if (strcmp(s, "--arch") == 0 && has) {

@@ -10,8 +10,11 @@ void cli_usage(FILE *f)
             "       ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS] [--no-fuse]\n"
             "       ml2candle kernels MODEL.onnx -o DIR [--target cuda] [--arch sm_80|sm_90[,...]] [--dtype f32|f16|bf16]\n"
             "                 [--no-ptx] [--force] [--kir]\n"
-            "       ml2candle validate MODEL.onnx --device cuda [--inputs IN.safetensors] [--dtype f32|f16|bf16]\n"
-            "                 [--dim NAME=N]... [--seed N] [--kernel NAME]\n"
+            "       ml2candle kernels MODEL.onnx -o DIR --target cpu [--cpu x86-64-v2,x86-64-v3|native|NAME] [--dtype ..]\n"
+            "                 [--prefix P] [--emit-llvm] [--force] | --print-llvm [--no-opt] [--kernel NAME]\n"
+            "       ml2candle validate MODEL.onnx [--device cpu|cuda] [--cpu NAME] [--inputs IN.safetensors]\n"
+            "                 [--dtype f32|f16|bf16] [--dim NAME=N]... [--seed N] [--kernel NAME]\n"
+            "       ml2candle run MODEL.onnx --inputs IN.safetensors -o OUT.safetensors [--engine ref|llvm] [--threads N]\n"
             "       ml2candle --help | --version\n"
             "\n"
             "MODEL.onnx -o DIR   write a Candle crate: Cargo.toml, src/model.rs, model.safetensors, examples/run.rs\n"
@@ -31,12 +34,19 @@ void cli_usage(FILE *f)
             "          m2c_prelude.cuh and manifest.json (argument layout, scalars, launch rule, nodes replaced)\n"
             "  --kir          print the kernel IR of every group (no -o needed)\n"
             "  --no-ptx       write the sources without compiling them (no NVRTC needed)\n"
+            "  --target cpu   the LLVM backend's static library libm2c_kernels.a (one object per --cpu variant: by\n"
+            "                 default x86-64-v2 and x86-64-v3, picked at run time), m2c_kernels.h, manifest.json\n"
             "\n"
-            "validate  run every fused kernel on the GPU on fresh random inputs against the reference evaluator;\n"
+            "validate  run every fused kernel on the GPU (cuda) or this CPU (cpu: the LLVM JIT, the default) on fresh\n"
+            "          random inputs against the reference evaluator;\n"
             "          sizes: --dim NAME=N, or the graph inputs' sizes in --inputs, else batch 2 and 13 for others\n"
             "  --dtype f16    store every float argument as f16 (bf16), compare within 1e-2 (f32: 1e-5)\n"
             "\n"
-            "exit codes: 0 ok, 1 invalid or unsupported model, 2 usage, 3 I/O or no NVRTC/CUDA driver/GPU,\n"
+            "run       the whole model on IN's tensors (named by the graph inputs), outputs to OUT by output name:\n"
+            "          --engine ref evaluates every node with the reference evaluator; llvm runs every fused group\n"
+            "          as its JIT-compiled kernel and the other nodes with the reference evaluator\n"
+            "\n"
+            "exit codes: 0 ok, 1 invalid or unsupported model, 2 usage, 3 I/O or no NVRTC/CUDA driver/GPU/LLVM,\n"
             "            4 validation mismatch\n");
 }
 
@@ -58,6 +68,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "inspect") == 0) return cli_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "kernels") == 0) return cli_kernels(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0) return cli_validate(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
     if (cmd[0] != '-' || strcmp(cmd, "-o") == 0) return cli_convert(argc - 1, argv + 1);
     fprintf(stderr, "ml2candle: unknown command '%s'\n", cmd);
     cli_usage(stderr);

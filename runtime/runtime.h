@@ -95,4 +95,29 @@ RtDevice *rt_cpu_new(const char *cpu, int threads, int parts);
 const char *rt_cpu_describe(RtDevice *d);   /* "LLVM 14.0.6 JIT, CPU znver3, 3 parts on 1 thread" */
 void rt_cpu_free(RtDevice *d);
 
+/*
+ * run.c — a whole model on concrete inputs (`ml2candle run`): every node by the reference evaluator or, given a
+ * device, every fused group by its kernel and the other nodes by the reference evaluator
+ */
+typedef struct {
+    const char *name;
+    IrTensor *t;               /* malloc'd data and shape */
+} RtNamed;
+/* in: the graph inputs by name; *out: g->outputs.n tensors in order (free with rt_tensor_free). */
+bool rt_run_model(IrGraph *g, const KirPlan *plan, RtDevice *dev, const RtNamed *in, uint32_t nin, IrTensor ***out);
+IrTensor *rt_tensor_new(IrDType t, int rank, const int64_t *shape);   /* zeroed */
+void rt_tensor_free(IrTensor *t);
+
+/*
+ * safetensors.c — tensor files (`run`'s inputs and outputs): read with the header parsed and the data copied
+ * out, written with the tensors' own dtypes
+ */
+typedef struct {
+    RtNamed *v;
+    uint32_t n;
+} RtTensorFile;
+bool rt_st_read(const char *path, RtTensorFile *f);   /* false: rt_error() says why */
+void rt_st_free(RtTensorFile *f);
+bool rt_st_write(const char *path, const RtNamed *ts, uint32_t n);   /* the exact dtypes (bool as BOOL) */
+
 #endif

@@ -37,6 +37,13 @@ LLVMValueRef lw_intrinsic(Lw *L, const char *name, LLVMTypeRef *over, unsigned n
     return LLVMBuildCall2(L->b, LLVMIntrinsicGetType(L->cx, id, over, nover), fn, args, n, "");
 }
 
+LLVMValueRef lw_fma(Lw *L, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+{
+    LLVMTypeRef t = L->f32;
+    LLVMValueRef ops[3] = {a, b, c};
+    return lw_intrinsic(L, "llvm.fmuladd", &t, 1, ops, 3);
+}
+
 /* Floor division and modulo with the divisor's sign, as ir/dim.c defines them. */
 static LLVMValueRef floordiv(Lw *L, LLVMValueRef a, LLVMValueRef b, bool mod)
 {
@@ -95,25 +102,25 @@ LLVMValueRef lw_for(Lw *L, LwLoop *lp, LLVMValueRef lo, LLVMValueRef hi)
     return lp->i;
 }
 
-/* !{!self, !{"llvm.loop.vectorize.enable", i1 true}}: a distinct, self-referencing loop id */
-static LLVMValueRef vectorize_md(Lw *L)
+/* !{!self, !{"llvm.loop.vectorize.enable", i1 on}}: a distinct, self-referencing loop id */
+static LLVMValueRef vectorize_md(Lw *L, bool on)
 {
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(L->cx, NULL, 0);
     const char *s = "llvm.loop.vectorize.enable";
     LLVMMetadataRef en[2] = {LLVMMDStringInContext2(L->cx, s, strlen(s)),
-                             LLVMValueAsMetadata(LLVMConstInt(L->i1, 1, false))};
+                             LLVMValueAsMetadata(LLVMConstInt(L->i1, on, false))};
     LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(L->cx, en, 2)};
     LLVMMetadataRef id = LLVMMDNodeInContext2(L->cx, ops, 2);
     LLVMMetadataReplaceAllUsesWith(tmp, id);
     return LLVMMetadataAsValue(L->cx, id);
 }
 
-void lw_for_end(Lw *L, LwLoop *lp, bool vectorize)
+void lw_for_end(Lw *L, LwLoop *lp, int vec)
 {
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(L->b);
     LLVMValueRef next = LLVMBuildNSWAdd(L->b, lp->i, lw_i64(L, 1), "");
     LLVMValueRef br = LLVMBuildBr(L->b, lp->head);
-    if (vectorize) LLVMSetMetadata(br, L->md_loop, vectorize_md(L));
+    if (vec != LW_VEC_AUTO) LLVMSetMetadata(br, L->md_loop, vectorize_md(L, vec == LW_VEC_FORCE));
     LLVMAddIncoming(lp->i, &next, &latch, 1);
     LLVMPositionBuilderAtEnd(L->b, lp->exit);
 }
@@ -310,7 +317,7 @@ void lw_coords(Lw *L, const LwAxes *ax, int n, LLVMValueRef r, LLVMValueRef *c)
 }
 
 static void walk(Lw *L, const LwAxes *ax, int i, const bool *use, const LLVMValueRef *base, LLVMValueRef lin,
-                 bool vectorize, LwBody body, void *ud)
+                 int vec, LwBody body, void *ud)
 {
     const KirGroup *k = L->k;
     if (i >= ax->n) {
@@ -325,14 +332,14 @@ static void walk(Lw *L, const LwAxes *ax, int i, const bool *use, const LLVMValu
         if (use[a] && k->args.v[a].use == KIR_ARG_POINTWISE && ax->at[a])
             off[a] = lw_add(L, base[a], lw_mul(L, c, lw_dim(L, ax->at[a][i])));
     }
-    walk(L, ax, i + 1, use, off, lw_add(L, lin, lw_mul(L, c, lw_dim(L, ax->lin[i]))), vectorize, body, ud);
-    lw_for_end(L, &lp, vectorize && i == ax->n - 1);
+    walk(L, ax, i + 1, use, off, lw_add(L, lin, lw_mul(L, c, lw_dim(L, ax->lin[i]))), vec, body, ud);
+    lw_for_end(L, &lp, i == ax->n - 1 ? vec : LW_VEC_AUTO);
 }
 
 void lw_walk(Lw *L, const LwAxes *ax, int from, const bool *use, const LLVMValueRef *base, LLVMValueRef lin,
-             bool vectorize, LwBody body, void *ud)
+             int vec, LwBody body, void *ud)
 {
-    walk(L, ax, from, use, base, lin, vectorize, body, ud);
+    walk(L, ax, from, use, base, lin, vec, body, ud);
 }
 
 /*

@@ -86,13 +86,13 @@ void lw_emit_attention(Lw *L)
     LLVMValueRef d = lw_for(L, &dl, lw_i64(L, 0), lw_i64(L, D));
     fst(L, qf, lw_add(L, lw_mul(L, r, lw_i64(L, D)), d),
         lw_load(L, a->q, lw_add(L, lw_mul(L, lw_add(L, lw_add(L, qbase, q0), r), lw_i64(L, D)), d)));
-    lw_for_end(L, &dl, false);
+    lw_for_end(L, &dl, LW_VEC_AUTO);
     d = lw_for(L, &dl, lw_i64(L, 0), lw_i64(L, DV));
     fst(L, acc, lw_add(L, lw_mul(L, r, lw_i64(L, DV)), d), lw_f32(L, 0));
-    lw_for_end(L, &dl, false);
+    lw_for_end(L, &dl, LW_VEC_AUTO);
     fst(L, mrow, r, lw_f32(L, -INFINITY));
     fst(L, lrow, r, lw_f32(L, 0));
-    lw_for_end(L, &rl, false);
+    lw_for_end(L, &rl, LW_VEC_AUTO);
     /* keys the whole block may see */
     LLVMValueRef last = lw_sub(L, lw_add(L, lw_add(L, q0, qn), p.off), lw_i64(L, 1));   /* the last row's position */
     LLVMValueRef kend = T, kstart = lw_i64(L, 0);
@@ -112,16 +112,15 @@ void lw_emit_attention(Lw *L)
     LLVMValueRef krow = lw_mul(L, lw_add(L, kbase, p.kj), lw_i64(L, D));
     LLVMValueRef dot = lw_var(L, L->f32, lw_f32(L, 0));
     d = lw_for(L, &dl, lw_i64(L, 0), lw_i64(L, D));
-    LLVMValueRef prod = LLVMBuildFMul(b, fld(L, qf, lw_add(L, qrow, d)), lw_load(L, a->k, lw_add(L, krow, d)), "");
-    lw_set(L, dot, LLVMBuildFAdd(b, lw_get(L, dot), prod, ""));
-    lw_for_end(L, &dl, true);
+    lw_set(L, dot, lw_fma(L, fld(L, qf, lw_add(L, qrow, d)), lw_load(L, a->k, lw_add(L, krow, d)), lw_get(L, dot)));
+    lw_for_end(L, &dl, LW_VEC_FORCE);
     fst(L, sc, j, score(L, lw_get(L, dot), &p));
-    lw_for_end(L, &jl, false);
+    lw_for_end(L, &jl, LW_VEC_AUTO);
     /* the tile's max (integer keys vectorize), the new running max */
     LLVMValueRef key = lw_var(L, L->i32, lw_fmax_key(L, lw_f32(L, -INFINITY)));
     j = lw_for(L, &jl, lw_i64(L, 0), kn);
     lw_set(L, key, lw_max(L, lw_get(L, key), lw_fmax_key(L, fld(L, sc, j))));
-    lw_for_end(L, &jl, true);
+    lw_for_end(L, &jl, LW_VEC_FORCE);
     LLVMValueRef mx = lw_fmax_unkey(L, lw_get(L, key)), mold = fld(L, mrow, r);
     LLVMValueRef mnew = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, mx, mold, ""), mx, mold, "");
     /* every key so far masked: nothing to add */
@@ -132,25 +131,25 @@ void lw_emit_attention(Lw *L)
     LLVMValueRef pj = lw_math(L, LWM_EXP, LLVMBuildFSub(b, fld(L, sc, j), mnew, ""));
     fst(L, pr, j, pj);
     lw_set(L, psum, LLVMBuildFAdd(b, lw_get(L, psum), pj, ""));
-    lw_for_end(L, &jl, true);
+    lw_for_end(L, &jl, LW_VEC_FORCE);
     fst(L, lrow, r, LLVMBuildFAdd(b, LLVMBuildFMul(b, fld(L, lrow, r), alpha, ""), lw_get(L, psum), ""));
     fst(L, mrow, r, mnew);
     d = lw_for(L, &dl, lw_i64(L, 0), lw_i64(L, DV));
     fst(L, acc, lw_add(L, arow, d), LLVMBuildFMul(b, fld(L, acc, lw_add(L, arow, d)), alpha, ""));
-    lw_for_end(L, &dl, false);
+    lw_for_end(L, &dl, LW_VEC_AUTO);
     /* acc += p_j · v_j */
     j = lw_for(L, &jl, lw_i64(L, 0), kn);
     LLVMValueRef pv = fld(L, pr, j);
     LLVMValueRef vrow = lw_mul(L, lw_add(L, kbase, lw_add(L, k0, j)), lw_i64(L, DV));
     d = lw_for(L, &dl, lw_i64(L, 0), lw_i64(L, DV));
     LLVMValueRef ai = lw_add(L, arow, d);
-    LLVMValueRef upd = LLVMBuildFAdd(b, fld(L, acc, ai), LLVMBuildFMul(b, pv, lw_load(L, a->v, lw_add(L, vrow, d)), ""), "");
+    LLVMValueRef upd = lw_fma(L, pv, lw_load(L, a->v, lw_add(L, vrow, d)), fld(L, acc, ai));
     fst(L, acc, ai, upd);
-    lw_for_end(L, &dl, false);
-    lw_for_end(L, &jl, false);
+    lw_for_end(L, &dl, LW_VEC_AUTO);
+    lw_for_end(L, &jl, LW_VEC_AUTO);
     lw_endif(L, after);
-    lw_for_end(L, &rl, false);
-    lw_for_end(L, &tl, false);
+    lw_for_end(L, &rl, LW_VEC_AUTO);
+    lw_for_end(L, &tl, LW_VEC_AUTO);
     /* out = acc / l; a row whose every key is masked gives zeros, as the reference */
     r = lw_for(L, &rl, lw_i64(L, 0), qn);
     LLVMValueRef l = fld(L, lrow, r);
@@ -159,8 +158,8 @@ void lw_emit_attention(Lw *L)
     LLVMValueRef orow = lw_mul(L, lw_add(L, lw_add(L, qbase, q0), r), lw_i64(L, DV));
     d = lw_for(L, &dl, lw_i64(L, 0), lw_i64(L, DV));
     lw_store_out(L, lw_add(L, orow, d), LLVMBuildFMul(b, fld(L, acc, lw_add(L, lw_mul(L, r, lw_i64(L, DV)), d)), inv, ""));
-    lw_for_end(L, &dl, false);
-    lw_for_end(L, &rl, false);
-    lw_for_end(L, &il, false);
+    lw_for_end(L, &dl, LW_VEC_AUTO);
+    lw_for_end(L, &rl, LW_VEC_AUTO);
+    lw_for_end(L, &il, LW_VEC_AUTO);
     LLVMBuildRetVoid(L->b);
 }

@@ -52,8 +52,8 @@ void lw_emit_eltwise(Lw *L)
         LLVMValueRef c[1] = {j};
         lw_offsets(L, &ax, 1, use, c, off);
         elt_body(L, off, j, &cx);
-        lw_for_end(L, &jl, false);
-        lw_for_end(L, &rl, false);
+        lw_for_end(L, &jl, LW_VEC_AUTO);
+        lw_for_end(L, &rl, LW_VEC_AUTO);
     } else {
         /* rows over the outer axes, one contiguous loop over the innermost */
         IrDim nrows = kir_numel(L->g, ax.n - 1, ax.dim);
@@ -63,8 +63,8 @@ void lw_emit_eltwise(Lw *L)
         lw_coords(L, &ax, ax.n - 1, r, c);
         lw_offsets(L, &ax, ax.n - 1, use, c, off);
         LLVMValueRef lin = lw_mul(L, r, lw_dim(L, ax.dim[ax.n - 1]));
-        lw_walk(L, &ax, ax.n - 1, use, off, lin, false, elt_body, &cx);
-        lw_for_end(L, &rl, false);
+        lw_walk(L, &ax, ax.n - 1, use, off, lin, LW_VEC_AUTO, elt_body, &cx);
+        lw_for_end(L, &rl, LW_VEC_AUTO);
     }
     LLVMBuildRetVoid(L->b);
 }
@@ -120,7 +120,7 @@ static LLVMValueRef pass(Lw *L, RowCx *c, int which, LLVMValueRef init, const Lw
     c->pass = which;
     c->var = init ? lw_var(L, LLVMTypeOf(init), init) : NULL;
     /* the sums and the maximum are reductions: the hint lets the vectorizer reorder them */
-    lw_walk(L, ax, 0, use, base, lin, which != P_OUT, row_body, c);
+    lw_walk(L, ax, 0, use, base, lin, which != P_OUT ? LW_VEC_FORCE : LW_VEC_AUTO, row_body, c);
     return init ? lw_get(L, c->var) : NULL;
 }
 
@@ -168,6 +168,6 @@ void lw_emit_row(Lw *L)
     }
     }
     pass(L, &cx, P_OUT, NULL, &iax, use, off, base);
-    lw_for_end(L, &rl, false);
+    lw_for_end(L, &rl, LW_VEC_AUTO);
     LLVMBuildRetVoid(L->b);
 }

@@ -73,14 +73,14 @@ void lw_emit_rope(Lw *L)
     LLVMValueRef a2 = LLVMBuildFAdd(L->b, fmul(L, sn, x1), fmul(L, cs, x2), "");
     epilogue_at(L, use, roff, d1, xrow, a1);
     epilogue_at(L, use, roff, d2, xrow, a2);
-    lw_for_end(L, &jl, false);
+    lw_for_end(L, &jl, LW_VEC_AUTO);
     if (r->rotary_dim < ir_dim_value(L->g, k->space[3])) {
         /* dims from R on pass through */
         LLVMValueRef d = lw_for(L, &jl, lw_i64(L, r->rotary_dim), D);
         epilogue_at(L, use, roff, d, xrow, lw_load(L, r->x, lw_add(L, xrow, d)));
-        lw_for_end(L, &jl, false);
+        lw_for_end(L, &jl, LW_VEC_AUTO);
     }
-    lw_for_end(L, &rl, false);
+    lw_for_end(L, &rl, LW_VEC_AUTO);
     LLVMBuildRetVoid(L->b);
 }
 
@@ -119,11 +119,11 @@ static void conv_at(Lw *L, ConvCx *cx, LLVMValueRef t, bool checked)
         } else {
             x = lw_load(L, c->x, lw_add(L, cx->xb, p));
         }
-        if (var) lw_set(L, var, LLVMBuildFAdd(L->b, lw_get(L, var), fmul(L, x, w), ""));
-        else acc = LLVMBuildFAdd(L->b, acc, fmul(L, x, w), "");
+        if (var) lw_set(L, var, lw_fma(L, x, w, lw_get(L, var)));
+        else acc = i == 0 ? fmul(L, x, w) : lw_fma(L, x, w, acc);
     }
     if (var) {
-        lw_for_end(L, &kl, false);
+        lw_for_end(L, &kl, LW_VEC_AUTO);
         acc = lw_get(L, var);
     }
     epilogue_at(L, cx->use, cx->roff, t, cx->obase, acc);
@@ -134,7 +134,8 @@ static void conv_segment(Lw *L, ConvCx *cx, LLVMValueRef from, LLVMValueRef to, 
     LwLoop tl;
     LLVMValueRef t = lw_for(L, &tl, from, to);
     conv_at(L, cx, t, checked);
-    lw_for_end(L, &tl, false);
+    /* a border is at most (K-1)·dil elements: vector code for it would only be code */
+    lw_for_end(L, &tl, checked ? LW_VEC_OFF : LW_VEC_AUTO);
 }
 
 /* x (B, Cin, L), w (Cout, 1, K), Cout = Cin·mult: out (b, c, t) = Σ_k x[b, c/mult, t·stride + k·dil − pad]·w[c, k] */
@@ -168,6 +169,6 @@ void lw_emit_dwconv(Lw *L)
     conv_segment(L, &cx, lw_i64(L, 0), tlo, true);
     conv_segment(L, &cx, tlo, thi, false);
     conv_segment(L, &cx, thi, Lout, true);
-    lw_for_end(L, &rl, false);
+    lw_for_end(L, &rl, LW_VEC_AUTO);
     LLVMBuildRetVoid(L->b);
 }

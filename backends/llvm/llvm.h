@@ -68,6 +68,23 @@ const char *llvm_jit_cpu(const LlvmJit *j);            /* the CPU name code is g
 LlvmKernelFn llvm_jit_compile(LlvmJit *j, IrGraph *g, const KirGroup *k);
 
 /*
+ * aot.c — a model's groups as one static library, one object per CPU variant (the default pair and why: aot.c)
+ */
+typedef struct {
+    const char *const *cpus;   /* variants: LLVM CPU names or "native" */
+    uint32_t ncpus;
+    const char *prefix;        /* symbol prefix ("" or NULL: none) */
+    int opt_level;             /* 0: O3 */
+    const char *ll_prefix;     /* also write the optimized IR to <ll_prefix>.<cpu>.ll (NULL: no) */
+} LlvmAotOptions;
+/* The groups (retyped as wanted) compiled for every variant into the archive at `path`. */
+bool llvm_aot_library(IrGraph *g, const KirGroup *ks, uint32_t n, const LlvmAotOptions *o, const char *path);
+const char *llvm_aot_symbol(M2cArena *a, const char *prefix, const char *kernel, const char *cpu);
+const char *llvm_cpu_suffix(M2cArena *a, const char *cpu);    /* "x86-64-v3" -> "x86_64_v3" */
+/* The x86 features (is_x86_feature_detected names) a psABI-level variant needs; NULL for other CPU names. */
+const char *const *llvm_cpu_features(const char *cpu, uint32_t *n);
+
+/*
  * archive.c — a static library (ar format with a symbol index, as GNU ld and lld want it)
  */
 typedef struct {

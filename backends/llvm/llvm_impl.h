@@ -34,18 +34,21 @@ LLVMValueRef lw_mul(Lw *L, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef lw_sub(Lw *L, LLVMValueRef a, LLVMValueRef b);
 LLVMValueRef lw_min(Lw *L, LLVMValueRef a, LLVMValueRef b);   /* signed i64 */
 LLVMValueRef lw_max(Lw *L, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef lw_fma(Lw *L, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c);   /* a·b + c, fused where it is fast */
 LLVMValueRef lw_call(Lw *L, LLVMValueRef fn, LLVMValueRef *args, unsigned n);
 LLVMValueRef lw_intrinsic(Lw *L, const char *name, LLVMTypeRef *over, unsigned nover, LLVMValueRef *args,
                           unsigned n);
 
-/* for (i = lo; i < hi; i++): the body is built after lw_for; lw_for_end closes it.  `vectorize` marks the
- * loop with llvm.loop.vectorize.enable (reductions: the vectorizer may reorder them). */
+/* for (i = lo; i < hi; i++): the body is built after lw_for; lw_for_end closes it.  `vec`: LW_VEC_AUTO leaves
+ * the loop to the vectorizer's cost model; LW_VEC_FORCE marks it llvm.loop.vectorize.enable (reductions: the
+ * vectorizer may then reorder them); LW_VEC_OFF keeps it scalar (a few border elements: no vector code). */
+enum { LW_VEC_AUTO, LW_VEC_FORCE, LW_VEC_OFF };
 typedef struct {
     LLVMBasicBlockRef head, exit;
     LLVMValueRef i;
 } LwLoop;
 LLVMValueRef lw_for(Lw *L, LwLoop *lp, LLVMValueRef lo, LLVMValueRef hi);
-void lw_for_end(Lw *L, LwLoop *lp, bool vectorize);
+void lw_for_end(Lw *L, LwLoop *lp, int vec);
 /* if (c) { ... } : lw_if positions in the then-block, lw_endif continues after it */
 LLVMBasicBlockRef lw_if(Lw *L, LLVMValueRef c);
 void lw_endif(Lw *L, LLVMBasicBlockRef after);
@@ -82,7 +85,7 @@ void lw_coords(Lw *L, const LwAxes *ax, int n, LLVMValueRef r, LLVMValueRef *c);
  * (base + coordinates·strides) and the output's linear offset. */
 typedef void (*LwBody)(Lw *L, const LLVMValueRef *off, LLVMValueRef lin, void *ud);
 void lw_walk(Lw *L, const LwAxes *ax, int from, const bool *use, const LLVMValueRef *base, LLVMValueRef lin,
-             bool vectorize, LwBody body, void *ud);
+             int vec, LwBody body, void *ud);
 
 /*
  * expr.c — the expression DAG at one element

@@ -40,11 +40,12 @@ static LLVMValueRef copysign_(Lw *L, LLVMValueRef mag, LLVMValueRef sgn)
     return lw_intrinsic(L, "llvm.copysign", &t, 1, a, 2);
 }
 
-/* c[0] + x·(c[1] + x·(... c[n-1])) */
+/* c[0] + x·(c[1] + x·(... c[n-1])), each step an llvm.fmuladd: one FMA where the CPU has it (x86-64-v3),
+ * a multiply and an add where not — either is within the polynomials' error budget */
 static LLVMValueRef horner(Lw *L, LLVMValueRef x, const double *c, int n)
 {
     LLVMValueRef p = f(L, c[n - 1]);
-    for (int i = n - 2; i >= 0; i--) p = add(L, mul(L, p, x), f(L, c[i]));
+    for (int i = n - 2; i >= 0; i--) p = lw_fma(L, p, x, f(L, c[i]));
     return p;
 }
 
