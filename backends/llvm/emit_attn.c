@@ -5,8 +5,8 @@
  * the CUDA kernel does.
  *
  * Two forms.  Head sizes that are multiples of 8 (all real models) take the register-blocked one: a block of
- * ATT_FM = 32 rows; per tile K is transposed once into f32 scratch (kt[d][j]), so the scores of 4 rows × 8 keys
- * are 4 vector accumulators updated by one load and 4 FMAs per d — no horizontal sums; probability·V keeps up
+ * ATT_FM = 32 rows; per tile K is transposed once into f32 scratch (kt[d][j]), so the scores of 4 rows × 16
+ * keys are 8 vector accumulators updated by two loads and 8 FMAs per d — no horizontal sums; probability·V keeps up
  * to 8 vectors of one row's output in registers over the tile's keys.  These are explicit <8 x float>
  * operations (two SSE registers each on x86-64-v2).  Other head sizes take the plain loops (ATT_BM = 8 rows,
  * a dot product per score) that the loop vectorizer handles. */
@@ -264,7 +264,6 @@ static void attention_fast(Lw *L)
     LLVMValueRef t = lw_for(L, &tl, lw_i64(L, 0), ntiles);
     LLVMValueRef k0 = lw_add(L, kstart, lw_mul(L, t, lw_i64(L, ATT_BN)));
     LLVMValueRef kn = lw_min(L, lw_i64(L, ATT_BN), lw_sub(L, kend, k0));
-    LLVMValueRef nc = LLVMBuildSDiv(b, lw_add(L, kn, lw_i64(L, VW - 1)), lw_i64(L, VW), "");
     /* K tile transposed to f32: kt[d·BN + j]; the V tile as f32 rows unless V is f32 already */
     LLVMValueRef j = lw_for(L, &jl, lw_i64(L, 0), kn);
     LLVMValueRef krow = lw_mul(L, lw_add(L, kbase, lw_add(L, k0, j)), lw_i64(L, D));
@@ -284,22 +283,27 @@ static void attention_fast(Lw *L)
         lw_for_end(L, &jl, LW_VEC_AUTO);
         vbase = vt;
     }
-    /* raw scores q·k of RG rows × VW keys: RG vector accumulators over d */
+    /* raw scores q·k of RG rows × 2·VW keys: 2·RG independent vector accumulators over d (an FMA's latency
+     * hidden), one broadcast query element per row and two K vectors per d */
+    LLVMValueRef nc2 = LLVMBuildSDiv(b, lw_add(L, kn, lw_i64(L, 2 * VW - 1)), lw_i64(L, 2 * VW), "");
     LLVMValueRef g = lw_for(L, &gl, lw_i64(L, 0), ng);
-    LLVMValueRef c = lw_for(L, &cl, lw_i64(L, 0), nc);
-    LLVMValueRef av[RG];
-    for (int i = 0; i < RG; i++) av[i] = lw_var(L, vty(L), LLVMConstNull(vty(L)));
+    LLVMValueRef c = lw_for(L, &cl, lw_i64(L, 0), nc2);
+    LLVMValueRef av[RG][2];
+    for (int i = 0; i < RG; i++)
+        for (int h = 0; h < 2; h++) av[i][h] = lw_var(L, vty(L), LLVMConstNull(vty(L)));
     d = lw_for(L, &dl, lw_i64(L, 0), lw_i64(L, D));
-    LLVMValueRef kv = vload(L, kt, lw_add(L, lw_mul(L, d, lw_i64(L, ATT_BN)), lw_mul(L, c, lw_i64(L, VW))));
+    LLVMValueRef kat = lw_add(L, lw_mul(L, d, lw_i64(L, ATT_BN)), lw_mul(L, c, lw_i64(L, 2 * VW)));
+    LLVMValueRef kv[2] = {vload(L, kt, kat), vload(L, kt, lw_add(L, kat, lw_i64(L, VW)))};
     for (int i = 0; i < RG; i++) {
         LLVMValueRef row = lw_add(L, lw_mul(L, g, lw_i64(L, RG)), lw_i64(L, i));
         LLVMValueRef qv = vsplat(L, fld(L, qf, lw_add(L, lw_mul(L, row, lw_i64(L, D)), d)));
-        lw_set(L, av[i], vfma(L, qv, kv, lw_get(L, av[i])));
+        for (int h = 0; h < 2; h++) lw_set(L, av[i][h], vfma(L, qv, kv[h], lw_get(L, av[i][h])));
     }
     lw_for_end(L, &dl, LW_VEC_OFF);
     for (int i = 0; i < RG; i++) {
         LLVMValueRef row = lw_add(L, lw_mul(L, g, lw_i64(L, RG)), lw_i64(L, i));
-        vstore(L, sc, lw_add(L, lw_mul(L, row, lw_i64(L, ATT_BN)), lw_mul(L, c, lw_i64(L, VW))), lw_get(L, av[i]));
+        LLVMValueRef at = lw_add(L, lw_mul(L, row, lw_i64(L, ATT_BN)), lw_mul(L, c, lw_i64(L, 2 * VW)));
+        for (int h = 0; h < 2; h++) vstore(L, sc, lw_add(L, at, lw_i64(L, h * VW)), lw_get(L, av[i][h]));
     }
     lw_for_end(L, &cl, LW_VEC_OFF);
     lw_for_end(L, &gl, LW_VEC_OFF);
