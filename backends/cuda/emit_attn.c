@@ -161,6 +161,20 @@ static void emit_simple(CuOut *o, CudaLaunch *l)
     cu_close(o, "}");
 }
 
+/* The output accumulators of 8 rows are rescaled only when one of those rows' maximum grew in this key tile (a
+ * warp vote; else alpha is exactly 1) for value heads of 128 and more, where the rescale is NO·2 multiplies a row
+ * group, an eighth of the loop's instructions: on the H100 +3% at (2,16,4096,128), and the register allocation
+ * lost its spills.  At D = 64 the vote cost 7-11% (the allocation spilled instead), so smaller heads rescale
+ * always.  M2C_FA_LAZY_RESCALE=0 turns it off everywhere (bench/kernels compares). */
+#ifndef M2C_FA_LAZY_RESCALE
+#define M2C_FA_LAZY_RESCALE 1
+#endif
+#if M2C_FA_LAZY_RESCALE
+#define FA_RESCALE_IF "                if (NO < 16 || __any_sync(0xffffffffu, grew))\n"
+#else
+#define FA_RESCALE_IF "                (void)grew;\n"
+#endif
+
 /* The fixed part of the tensor-core kernel.  Fragment layouts are those of PTX's mma.m16n8k16 (row.col): lane
  * = 4·g + t4 holds rows g and g + 8 of a 16-row tile, columns 2·t4 and 2·t4 + 1 of each 8-column slice, so a
  * row's scores live in the 4 lanes of a quad; the score accumulators of two adjacent 8-key slices are, once
@@ -178,6 +192,10 @@ static const char FLASH_TEXT[] =
     "M2C_DF void fa_cp16(unsigned dst, const void *src, bool full)\n"
     "{\n"
     "    asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\" ::\"r\"(dst), \"l\"(src), \"r\"(full ? 16 : 0));\n"
+    "}\n"
+    "M2C_DF void fa_cp16(unsigned dst, const void *src)\n"
+    "{\n"
+    "    asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16;\" ::\"r\"(dst), \"l\"(src));\n"
     "}\n"
     "M2C_DF void fa_commit() { asm volatile(\"cp.async.commit_group;\"); }\n"
     "M2C_DF void fa_wait() { asm volatile(\"cp.async.wait_group 0;\" ::: \"memory\"); }\n"
@@ -229,23 +247,29 @@ static const char FLASH_TEXT[] =
     "{\n"
     "    return (NCH & (NCH - 1)) == 0 ? o ^ (unsigned)(cc << 4) : o + (unsigned)(cc << 4);\n"
     "}\n"
-    "// ROWS rows of W 16-bit values from global row `row0` of src into shared memory at dst; rows from `valid` on\n"
-    "// are zeros (row0 itself must exist)\n"
+    "// ROWS rows of W 16-bit values from src (the tile's first row) into shared memory at dst; rows from `valid` on\n"
+    "// are zeros (the first row must exist)\n"
     "template <int ROWS, int W, int NT>\n"
-    "M2C_DF void fa_load(unsigned dst, const unsigned short *src, long long row0, int valid, int tid)\n"
+    "M2C_DF void fa_load(unsigned dst, const unsigned short *src, int valid, int tid)\n"
     "{\n"
     "    constexpr int NCH = W / 8, RS = NT / NCH;\n"
     "    if (NT % NCH == 0 && RS % 8 == 0) {\n"
     "        // each pass of the block covers RS whole rows, a multiple of the swizzle's period: one offset per thread\n"
     "        const int r0 = tid / NCH, c = tid % NCH;\n"
     "        const unsigned d = dst + (r0 * NCH + fa_swz<NCH>(r0, c)) * 16;\n"
-    "        const unsigned short *s = src + (row0 + r0) * W + c * 8;\n"
+    "        const unsigned short *s = src + r0 * W + c * 8;\n"
+    "        if (valid >= ROWS) {   // a whole tile (the common case): constant offsets, no bounds\n"
     "#pragma unroll\n"
-    "        for (int i = 0; i < (ROWS + RS - 1) / RS; i++)\n"
-    "            if (ROWS % RS == 0 || r0 + i * RS < ROWS) {\n"
-    "                const bool full = r0 + i * RS < valid;\n"
-    "                fa_cp16(d + i * RS * NCH * 16, full ? s + i * RS * W : src + row0 * W, full);\n"
-    "            }\n"
+    "            for (int i = 0; i < (ROWS + RS - 1) / RS; i++)\n"
+    "                if (ROWS % RS == 0 || r0 + i * RS < ROWS) fa_cp16(d + i * RS * NCH * 16, s + i * RS * W);\n"
+    "        } else {\n"
+    "#pragma unroll\n"
+    "            for (int i = 0; i < (ROWS + RS - 1) / RS; i++)\n"
+    "                if (ROWS % RS == 0 || r0 + i * RS < ROWS) {\n"
+    "                    const bool full = r0 + i * RS < valid;\n"
+    "                    fa_cp16(d + i * RS * NCH * 16, full ? s + i * RS * W : src, full);\n"
+    "                }\n"
+    "        }\n"
     "    } else {\n"
     "        constexpr int N = ROWS * NCH;\n"
     "#pragma unroll\n"
@@ -253,7 +277,7 @@ static const char FLASH_TEXT[] =
     "            const int e = tid + i * NT, r = e / NCH, c = e % NCH;\n"
     "            if (N % NT == 0 || e < N) {\n"
     "                const bool full = r < valid;\n"
-    "                fa_cp16(dst + (r * NCH + fa_swz<NCH>(r, c)) * 16, src + (row0 + (full ? r : 0)) * W + c * 8, full);\n"
+    "                fa_cp16(dst + (r * NCH + fa_swz<NCH>(r, c)) * 16, src + (full ? r : 0) * W + c * 8, full);\n"
     "            }\n"
     "        }\n"
     "    }\n"
@@ -279,8 +303,8 @@ static const char FLASH_TEXT[] =
     "    const float NEG = __int_as_float(0xff800000);\n"
     "    long long ks, ke;\n"
     "    pol.range(q0, ks, ke);\n"
-    "    fa_load<BM, D, NT>(fa_smem(fa_shared), q + qrow * D, q0, (int)m2c_lmin(pol.Sq - q0, BM), tid);\n"
-    "    if (ks < ke) fa_load<BN, D, NT>(fa_smem(fa_shared) + SK, k + krow * D, ks, (int)m2c_lmin(pol.T - ks, BN), tid);\n"
+    "    fa_load<BM, D, NT>(fa_smem(fa_shared), q + (qrow + q0) * D, (int)m2c_lmin(pol.Sq - q0, BM), tid);\n"
+    "    if (ks < ke) fa_load<BN, D, NT>(fa_smem(fa_shared) + SK, k + (krow + ks) * D, (int)m2c_lmin(pol.T - ks, BN), tid);\n"
     "    fa_commit();\n"
     "    float acc[MT][NO][4], mx[MT][2], sum[MT][2];\n"
     "#pragma unroll\n"
@@ -292,7 +316,7 @@ static const char FLASH_TEXT[] =
     "    for (long long k0 = ks; k0 < ke; k0 += BN) {\n"
     "        fa_wait();\n"
     "        __syncthreads();   // this K tile (and Q) landed; every warp is done with the last V tile\n"
-    "        fa_load<BN, DV, NT>(fa_smem(fa_shared) + SV, v + krow * DV, k0, (int)m2c_lmin(pol.T - k0, BN), tid);\n"
+    "        fa_load<BN, DV, NT>(fa_smem(fa_shared) + SV, v + (krow + k0) * DV, (int)m2c_lmin(pol.T - k0, BN), tid);\n"
     "        fa_commit();\n"
     "        // S = Q·Kᵀ\n"
     "        float s[MT][NS][4];\n"
@@ -341,6 +365,7 @@ static const char FLASH_TEXT[] =
     "                m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 2));\n"
     "                const float ms = m == NEG ? 0.f : m * F;   // every key so far masked: p = 0, no NaN\n"
     "                const float alpha = fa_exp2(mx[mt][h] * F - ms);\n"
+    "                const bool grew = m != mx[mt][h];   // else alpha is 1 (or acc is still 0)\n"
     "                mx[mt][h] = m;\n"
     "                float ls = 0.f;\n"
     "#pragma unroll\n"
@@ -352,13 +377,14 @@ static const char FLASH_TEXT[] =
     "                        ls += p;\n"
     "                    }\n"
     "                sum[mt][h] = sum[mt][h] * alpha + ls;   // this lane's part of the row; the quad's sum at the end\n"
+    FA_RESCALE_IF
     "#pragma unroll\n"
     "                for (int j = 0; j < NO; j++) acc[mt][j][2 * h] *= alpha, acc[mt][j][2 * h + 1] *= alpha;\n"
     "            }\n"
     "        fa_wait();\n"
     "        __syncthreads();   // the V tile landed; every warp is done with this K tile\n"
     "        if (k0 + BN < ke)\n"
-    "            fa_load<BN, D, NT>(fa_smem(fa_shared) + SK, k + krow * D, k0 + BN, (int)m2c_lmin(pol.T - k0 - BN, BN), tid);\n"
+    "            fa_load<BN, D, NT>(fa_smem(fa_shared) + SK, k + (krow + k0 + BN) * D, (int)m2c_lmin(pol.T - k0 - BN, BN), tid);\n"
     "        fa_commit();\n"
     "        // O += P·V, P rounded to 16 bits straight from the score registers\n"
     "#pragma unroll\n"

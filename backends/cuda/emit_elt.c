@@ -10,7 +10,12 @@
 
 #include <string.h>
 
-enum { ELT_THREADS = 256, ROW_WARPS = 4, ROW_CPT = 4, ROW_CPT_MAX = 8 };
+/* ROW_CPT: the 16-byte chunks of a row each thread holds when a row needs more than one warp (the threads per
+ * row follow from it); a compile-time choice so that bench/kernels can measure others. */
+#ifndef M2C_ROW_CPT
+#define M2C_ROW_CPT 4
+#endif
+enum { ELT_THREADS = 256, ROW_WARPS = 4, ROW_CPT = M2C_ROW_CPT, ROW_CPT_MAX = 8 };
 
 static bool is16(IrDType t) { return t == DT_F16 || t == DT_BF16; }
 
