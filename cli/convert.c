@@ -38,6 +38,17 @@ int cli_convert(int argc, char **argv)
             kv_cache = false;
         } else if (strcmp(s, "--embed-weights") == 0) {
             opt.embed_weights = true;
+        } else if (strcmp(s, "--kernels") == 0) {
+            if (!has_arg) goto missing;
+            const char *t = argv[++i];
+            if (strcmp(t, "cuda") == 0) {
+                opt.kernels = CG_KERNELS_CUDA;
+            } else if (strcmp(t, "cpu") == 0) {
+                opt.kernels = CG_KERNELS_CPU;
+            } else {
+                fprintf(stderr, "ml2candle: --kernels %s: expected cuda or cpu\n", t);
+                return M2C_EXIT_USAGE;
+            }
         } else if (strcmp(s, "--candle-path") == 0) {
             if (!has_arg) goto missing;
             opt.candle_path = argv[++i];

@@ -7,6 +7,7 @@ void cli_usage(FILE *f)
 {
     fprintf(f,
             "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force] [--no-fuse] [--no-kv-cache] [--embed-weights]\n"
+            "                 [--kernels cuda]\n"
             "       ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS] [--no-fuse]\n"
             "       ml2candle kernels MODEL.onnx -o DIR [--target cuda] [--arch sm_80|sm_90[,...]] [--dtype f32|f16|bf16]\n"
             "                 [--no-ptx] [--force] [--kir]\n"
@@ -23,6 +24,8 @@ void cli_usage(FILE *f)
             "  --no-fuse      keep the exported graph's decomposed blocks (no Linear/GELU/norm/attention fusion)\n"
             "  --no-kv-cache  a causal decoder keeps only the exported whole-sequence forward\n"
             "  --embed-weights  also compile the weights into the crate (Model::load_embedded)\n"
+            "  --kernels cuda also ship the fused groups as CUDA kernels (PTX for sm_80 and sm_90, by NVRTC), launched\n"
+            "                 in place of their candle code under the crate's `cuda` feature on a CUDA device\n"
             "\n"
             "inspect   import the model, run the passes and report inputs and outputs (symbolic dims), opsets,\n"
             "          ops, parameters, repeated layers and every unsupported node\n"

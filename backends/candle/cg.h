@@ -13,6 +13,10 @@
 #include "ir.h"
 #include "passes.h"
 
+/* --kernels: the fused groups as kernels of a target, shipped in the crate and used under a feature
+ * (kernels.c).  CPU kernels come with the LLVM backend. */
+typedef enum { CG_KERNELS_NONE, CG_KERNELS_CUDA, CG_KERNELS_CPU } CgKernelTarget;
+
 /* What cg_emit_crate() is asked for (the CLI's options). */
 typedef struct {
     const char *out_dir;       /* -o */
@@ -24,6 +28,7 @@ typedef struct {
     M2cFileHash *model_hash;   /* its SHA-256 being computed (started before the import); NULL: hash here */
     const PassKvInfo *kv;      /* the graph was made incremental (pass_kv_cache): the decoder API */
     const char *candle_path;   /* tests only: a path dependency for candle instead of crates.io */
+    CgKernelTarget kernels;    /* --kernels */
 } CgOptions;
 
 /*
@@ -95,6 +100,7 @@ typedef struct CgCrate {
     bool any_helper;
     unsigned nn_items;                 /* CG_NN_* */
     const PassKvInfo *kv;              /* the decoder's KV cache (passes/kv_cache.c), or NULL */
+    struct CgKernels *kernels;         /* --kernels: the plan and the compiled kernels (kernels.c), or NULL */
 } CgCrate;
 
 /*
@@ -199,6 +205,37 @@ typedef enum {
 } CgHelper;
 const char *cg_helper(CgFn *f, CgHelper h);   /* marks it used; returns its Rust path "onnx_ops::name" */
 void cg_write_helpers(CgCrate *c, CgOut *o);
+
+/*
+ * kernels.c — --kernels cuda: fused groups as CUDA kernels in the crate (src/kernels/, src/fused.rs), each
+ * launched in place of its group's candle code when the tensors are on a CUDA device; the target's part is in
+ * kernels_cuda.c (kernels.h between them)
+ */
+typedef struct CgKernels CgKernels;
+bool cg_kernels_prepare(CgCrate *c);                  /* plan, emit, compile to PTX; false after reporting */
+const char *cg_kernels_rust(CgCrate *c);              /* src/fused.rs, or NULL when no kernel is launched */
+bool cg_kernels_write(CgCrate *c, const char *dir);   /* DIR/src/kernels/ */
+const char *cg_kernels_summary(CgCrate *c);           /* for the README, or NULL */
+void cg_kernels_free(CgCrate *c);
+
+/* One item of a function body, as the kernels see it: an own node, a call of a candle_nn layer of the
+ * function's module (its nodes, and how the function names it), or a call of another struct (no nodes: no
+ * group reaches into it). */
+typedef struct {
+    const uint32_t *nodes;
+    uint32_t nnodes;
+    const char *leaf;          /* a candle_nn layer: "self.dense"; NULL otherwise */
+    uint32_t weight, bias;     /* the layer's parameters, IR_NONE if none */
+} CgItem;
+typedef struct CgSites CgSites;
+/* Writes item `item` as the plain candle code; in_block: inside a kernel's else branch (no symbol bindings:
+ * the caller's locals end with the branch). */
+typedef void (*CgItemEmit)(CgFn *f, uint32_t item, bool in_block, void *ctx);
+CgSites *cg_kernel_sites(CgFn *f, const CgItem *items, uint32_t n);   /* NULL without kernels */
+bool cg_kernel_member(const CgSites *s, uint32_t item);   /* written with its group's root: skip it */
+bool cg_kernel_root(const CgSites *s, uint32_t item);     /* write it with cg_kernel_emit */
+void cg_kernel_emit(CgFn *f, CgSites *s, uint32_t item, CgItemEmit emit, void *ctx);
+void cg_kernel_sites_free(CgSites *s);
 
 /*
  * model.c — src/model.rs

@@ -4,13 +4,15 @@
  * tensors, the KV cache concatenated on the sequence axis (present_key/value), grouped-query heads repeated
  * in place (kv head h serves query heads h*r .. h*r+r-1), q scaled before the QK product, softcap, then the
  * masks (a float mask is added, a bool mask and the causal mask select -inf), softmax_last_dim and the
- * product with V.  Rows a mask empties entirely give zeros, as the reference does, not NaN.
+ * product with V.  Rows a mask empties entirely give zeros, as the reference does, not NaN; a float mask
+ * known to be finite (HF's Where(keep, 0, finfo.min)) cannot empty a row, and then no guard is written.
  *
  * RotaryEmbedding uses candle_nn's fused rope / rope_i kernels on (B, H, S, D) with cos and sin of shape
  * (S, D/2) or (B, S, D/2); position_ids gather the rows of the caches first.
  */
 #include "lower_nn.h"
 
+#include <math.h>
 #include <string.h>
 
 /* (B, S, H*D) -> (B, H, S, D), contiguous for the matmuls and fused kernels. */
@@ -21,6 +23,35 @@ static const char *to_heads(CgFn *f, const char *x, IrDim b, IrDim s, int64_t h,
     const char *r = cg_fresh(f, "heads");
     cg_stmt(f, "let %s = %s.reshape(%s)?.transpose(1, 2)?.contiguous()?;", r, x, cg_shape(f, 4, shape));
     return r;
+}
+
+/* Is every element of v known to be finite?  Constants by their contents; Where by its two branches; data
+ * movement by its input.  (The additive padding mask HF builds: Where(keep, 0, finfo.min), expanded.) */
+static bool known_finite(IrGraph *g, uint32_t v, int depth)
+{
+    const IrValue *val = ir_val(g, v);
+    if (!ir_dtype_is_float(val->dtype) || depth > 8) return false;
+    if (val->konst) {
+        if (val->konst->file || val->konst->numel > 4096) return false;
+        for (uint64_t i = 0; i < val->konst->numel; i++)
+            if (!isfinite(ir_tensor_get_f64(val->konst, i))) return false;
+        return true;
+    }
+    if (val->producer == IR_NONE) return false;
+    const IrNode *p = ir_node(g, val->producer);
+    switch (p->op) {
+    case IR_OP_WHERE:
+        return known_finite(g, p->in[1], depth + 1) && known_finite(g, p->in[2], depth + 1);
+    case IR_OP_EXPAND:
+    case IR_OP_RESHAPE:
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_SQUEEZE:
+    case IR_OP_IDENTITY:
+    case IR_OP_TRANSPOSE:
+        return known_finite(g, p->in[0], depth + 1);
+    default:
+        return false;
+    }
 }
 
 bool cg_lower_attention(CgFn *f, const IrNode *n)
@@ -215,7 +246,10 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     }
     const char *probs = cg_fresh(f, "probs");
     cg_stmt(f, "let %s = candle_nn::ops::softmax_last_dim(&%s)?;", probs, sm_in);
-    if (mask != IR_NONE || nonpad != IR_NONE) {
+    /* a finite float mask over every key (not padded with -inf above) leaves each row something to attend */
+    bool finite_mask = mask != IR_NONE && known_finite(f->g, mask, 0) &&
+                       cg_nn_val(f, mask)->dims[cg_nn_val(f, mask)->rank - 1] == total;
+    if ((mask != IR_NONE && !finite_mask) || nonpad != IR_NONE) {
         /* a row with every key masked is all NaN after the softmax: no attention, zeros */
         const char *pz = cg_fresh(f, "probs");
         cg_stmt(f, "let %s = %s.eq(&%s)?.where_cond(&%s, &%s.zeros_like()?)?;", pz, probs, probs, probs, probs);

@@ -70,7 +70,24 @@ void cg_write_uses(CgCrate *c, CgOut *o, const char *text)
     m2c_buf_printf(&b, "%sVarBuilder", n++ ? ", " : "");
     cg_line(o, n == 1 ? "use candle_nn::%s;" : "use candle_nn::{%s};", b.s);
     m2c_buf_free(&b);
-    if (c->any_helper) cg_blank(o), cg_line(o, "use crate::onnx_ops;");
+    bool fused = c->kernels && names(text, "fused::");
+    if (c->any_helper || fused) cg_blank(o);
+    if (fused) cg_line(o, "use crate::fused;");
+    if (c->any_helper) cg_line(o, "use crate::onnx_ops;");
+}
+
+/* One node of the flat model's body as candle code. */
+static void flat_item(CgFn *f, uint32_t item, bool in_block, void *ctx)
+{
+    const IrNode *node = ir_node(f->g, ((const uint32_t *)ctx)[item]);
+    if (node->loc.node && node->loc.node[0]) cg_comment(f, "onnx: %s", node->loc.node);
+    if (cg_lower_node(f, node)) {
+        if (!in_block) cg_fn_bind_outputs(f, node);
+    } else {
+        /* already reported; its readers must not report it again */
+        for (uint32_t o = 0; o < node->nout; o++)
+            if (node->out[o] != IR_NONE && !f->ref[node->out[o]]) f->ref[node->out[o]] = "<failed>";
+    }
 }
 
 bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
@@ -87,18 +104,19 @@ bool cg_emit_flat_model(CgCrate *c, CgOut *out_param, const char *doc)
         cg_fn_param(&f, v, ir_val(g, v)->name);
         m2c_buf_printf(&params, ", %s: &Tensor", f.ref[v]);
     }
-    for (uint32_t n = 0; n < g->nodes.n; n++) {
-        const IrNode *node = &g->nodes.v[n];
-        if (node->dead) continue;
-        if (node->loc.node && node->loc.node[0]) cg_comment(&f, "onnx: %s", node->loc.node);
-        if (cg_lower_node(&f, node)) {
-            cg_fn_bind_outputs(&f, node);
-        } else {
-            /* already reported; its readers must not report it again */
-            for (uint32_t o = 0; o < node->nout; o++)
-                if (node->out[o] != IR_NONE && !f.ref[node->out[o]]) f.ref[node->out[o]] = "<failed>";
-        }
+    /* the body: one item per node; a group with a fused kernel is written at its last node (kernels.c) */
+    M2C_VEC(uint32_t) order = {0};
+    for (uint32_t n = 0; n < g->nodes.n; n++)
+        if (!g->nodes.v[n].dead) m2c_vec_push(g->arena, &order, n);
+    CgItem *items = m2c_alloc_array(g->arena, order.n ? order.n : 1, sizeof *items);
+    for (uint32_t i = 0; i < order.n; i++) items[i] = (CgItem){&order.v[i], 1, NULL, IR_NONE, IR_NONE};
+    CgSites *sites = cg_kernel_sites(&f, items, order.n);
+    for (uint32_t i = 0; i < order.n; i++) {
+        if (cg_kernel_member(sites, i)) continue;
+        if (cg_kernel_root(sites, i)) cg_kernel_emit(&f, sites, i, flat_item, order.v);
+        else flat_item(&f, i, false, order.v);
     }
+    cg_kernel_sites_free(sites);
     /* the return value: each output in ONNX order (an output that is an input or a weight is cloned) */
     M2cBuf ret = {0};
     for (uint32_t i = 0; i < g->outputs.n; i++) {

@@ -169,6 +169,46 @@ static void emit_chain(Gen *G, CgFn *f, Mod *m, uint32_t k, uint32_t n, uint32_t
     f->refkind[last->out.v[0]] = REF_LOCAL;
 }
 
+/* --- the body's items --------------------------------------------------------------------------------- */
+
+typedef struct {
+    Gen *G;
+    Mod *m;
+} ItemCtx;
+
+/* One item of m's body as candle code: a child's call or an own node. */
+static void emit_item(CgFn *f, uint32_t k, bool in_block, void *ctx)
+{
+    ItemCtx *c = ctx;
+    ModItem it = c->m->items[k];
+    if (it.child) {
+        emit_call(c->G, f, it.child, NULL);
+        return;
+    }
+    const IrNode *node = ir_node(c->G->g, it.node);
+    if (cg_lower_node(f, node)) {
+        if (!in_block) cg_fn_bind_outputs(f, node);
+    } else {
+        for (uint32_t o = 0; o < node->nout; o++)
+            if (node->out[o] != IR_NONE && !f->ref[node->out[o]]) f->ref[node->out[o]] = "<failed>";
+    }
+}
+
+/* m's items as the kernels see them: own nodes, candle_nn layers with their nodes, other structs opaque. */
+static const CgItem *kernel_items(Gen *G, Mod *m)
+{
+    if (!G->c->kernels) return NULL;
+    CgItem *items = m2c_alloc_array(G->g->arena, m->nitems ? m->nitems : 1, sizeof *items);
+    for (uint32_t k = 0; k < m->nitems; k++) {
+        ModItem it = m->items[k];
+        Mod *ch = it.child;
+        if (!ch) items[k] = (CgItem){&m->items[k].node, 1, NULL, IR_NONE, IR_NONE};
+        else if (ch->kind == MOD_STRUCT) items[k] = (CgItem){NULL, 0, NULL, IR_NONE, IR_NONE};
+        else items[k] = (CgItem){ch->nodes.v, ch->nodes.n, child_ref(G, ch), ch->weight, ch->bias};
+    }
+    return items;
+}
+
 /* Parameter names: xs for the first tensor, like candle-transformers; the rest after what made them. */
 static const char *param_name(Gen *G, uint32_t v, uint32_t i)
 {
@@ -257,27 +297,28 @@ static bool emit_struct_instance(Gen *G, Mod *m)
     }
     M2cBuf fields = {0}, ctor = {0};
     f.scope_path = m->path;
-    /* the body: own nodes and child calls in order */
+    /* the body: own nodes and child calls in order; a group with a fused kernel is written at its last item,
+     * the others of its items inside the kernel's else branch (kernels.c) */
+    ItemCtx ictx = {G, m};
+    CgSites *sites = cg_kernel_sites(&f, kernel_items(G, m), m->nitems);
     for (uint32_t k = 0; k < m->nitems; k++) {
         ModItem it = m->items[k];
-        if (it.child) {
-            uint32_t pos, n = chain_length(G, m, k, &pos);
-            if (n) {
-                emit_chain(G, &f, m, k, n, pos);
-                k += n - 1;
-            } else {
-                emit_call(G, &f, it.child, NULL);
-            }
+        if (cg_kernel_member(sites, k)) continue;
+        if (cg_kernel_root(sites, k)) {
+            cg_kernel_emit(&f, sites, k, emit_item, &ictx);
             continue;
         }
-        const IrNode *node = ir_node(g, it.node);
-        if (cg_lower_node(&f, node)) {
-            cg_fn_bind_outputs(&f, node);
+        uint32_t pos, n = it.child ? chain_length(G, m, k, &pos) : 0;
+        for (uint32_t j = 1; j < n && sites; j++)
+            if (cg_kernel_member(sites, k + j) || cg_kernel_root(sites, k + j)) n = 0;
+        if (n) {
+            emit_chain(G, &f, m, k, n, pos);
+            k += n - 1;
         } else {
-            for (uint32_t o = 0; o < node->nout; o++)
-                if (node->out[o] != IR_NONE && !f.ref[node->out[o]]) f.ref[node->out[o]] = "<failed>";
+            emit_item(&f, k, false, &ictx);
         }
     }
+    cg_kernel_sites_free(sites);
     const uint32_t *outs = m == G->t->root ? g->outputs.v : m->out.v;
     uint32_t nout = m == G->t->root ? g->outputs.n : m->out.n;
     M2cBuf ret = {0};

@@ -25,8 +25,11 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 MODELS = REPO / "tests" / "models"
 # several checkouts' test runs may share a machine: each can name its own work folder
 WORK = pathlib.Path(os.environ.get("ML2CANDLE_E2E_WORK", REPO / "tests" / "e2e" / "work"))
-# every fixture is converted with the fusion passes and again with --no-fuse (the exported graph as is)
-VARIANTS = {"fused": [], "nofuse": ["--no-fuse"]}
+# every fixture is converted with the fusion passes and again with --no-fuse (the exported graph as is); a few
+# also with --kernels cuda: the fused groups as CUDA kernels in the crate, which on the CPU (no `cuda` feature)
+# must run exactly the candle code (the kernels themselves run on a GPU: bench/RESULTS.md)
+VARIANTS = {"fused": [], "nofuse": ["--no-fuse"], "kernels": ["--kernels", "cuda"]}
+KERNEL_FIXTURES = ("bert_ts", "gpt2_dynamo", "llama_dynamo")
 BIN = pathlib.Path(os.environ.get("ML2CANDLE", REPO / "build" / "ml2candle"))
 # A work folder of its own gets a target dir of its own: cargo keys a path crate's build by its name and
 # its path relative to the workspace, so two work folders sharing one target dir would swap binaries.
@@ -39,6 +42,31 @@ def fixtures():
     return sorted(p.parent.name for p in MODELS.glob("*/model.onnx"))
 
 
+def nvrtc_env():
+    """--kernels cuda compiles with NVRTC: $ML2CANDLE_NVRTC, else the nvidia-cuda-nvrtc wheel of this python
+    (scripts/install_deps.sh installs it), else ml2candle's own search."""
+    env = dict(os.environ)
+    if "ML2CANDLE_NVRTC" not in env:
+        import importlib.util
+        spec = importlib.util.find_spec("nvidia")
+        for p in (spec.submodule_search_locations if spec else []):
+            for sub in ("cu13/lib", "cuda_nvrtc/lib"):
+                if any((pathlib.Path(p) / sub / n).exists() for n in ("libnvrtc.so.13", "libnvrtc.so.12")):
+                    env["ML2CANDLE_NVRTC"] = str(pathlib.Path(p) / sub)
+    return env
+
+
+def variants(fixture):
+    """The variants a fixture is converted in; without NVRTC the kernels variant exists only where
+    ML2CANDLE_NO_NVRTC=1 does not say the machine cannot have it (then it fails, loudly)."""
+    skip_kernels = fixture not in KERNEL_FIXTURES or os.environ.get("ML2CANDLE_NO_NVRTC") == "1"
+    return [v for v in VARIANTS if v != "kernels" or not skip_kernels]
+
+
+def fixture_variants():
+    return [(fx, v) for v in VARIANTS for fx in fixtures() if v in variants(fx)]
+
+
 def crate_dir(fixture, variant="fused"):
     return fixture if variant == "fused" else f"{fixture}_{variant}"
 
@@ -49,7 +77,8 @@ def crate_name(fixture, variant="fused"):
 
 def convert(fixture, out, variant="fused"):
     return subprocess.run([str(BIN), str(MODELS / fixture / "model.onnx"), "-o", str(out), "--name",
-                           crate_name(fixture, variant), "--force", *VARIANTS[variant]], capture_output=True, text=True)
+                           crate_name(fixture, variant), "--force", *VARIANTS[variant]], capture_output=True, text=True,
+                          env=nvrtc_env() if variant == "kernels" else None)
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +90,7 @@ def workspace():
     (WORK / "crates").mkdir(parents=True)
     converted, failures = [], {}
     for fx in fixtures():
-        for variant in VARIANTS:
+        for variant in variants(fx):
             d = crate_dir(fx, variant)
             r = convert(fx, WORK / "crates" / d, variant)
             if r.returncode == 0:
@@ -106,8 +135,7 @@ def compare(out, ref, name):
         assert np.array_equal(out.astype(np.int64), ref.astype(np.int64)), f"{name}: integer outputs differ"
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("fixture", fixtures())
+@pytest.mark.parametrize("fixture,variant", fixture_variants(), ids=[f"{v}-{fx}" for fx, v in fixture_variants()])
 def test_parity(workspace, fixture, variant):
     d = crate_dir(fixture, variant)
     assert d not in workspace["failures"], f"ml2candle failed:\n{workspace['failures'].get(d)}"
@@ -151,20 +179,21 @@ def greedy_fixtures():
     return [fx for fx in fixtures() if (MODELS / fx / "greedy.in.safetensors").exists()]
 
 
-@pytest.mark.parametrize("fixture", greedy_fixtures())
-def test_kv_cache_greedy(workspace, fixture):
+@pytest.mark.parametrize("fixture,variant", [(fx, v) for fx in greedy_fixtures() for v in ("fused", "kernels")
+                                              if v in variants(fx)])
+def test_kv_cache_greedy(workspace, fixture, variant):
     """A causal decoder's incremental API: the prompt, then 16 greedy steps of one token through the KV caches
     (examples/run.rs --generate).  The tokens are PyTorch's greedy tokens and the logits of every position
     match ONNX Runtime's for the whole sequence at once (1e-4)."""
-    assert fixture in workspace["converted"] and workspace["build"].returncode == 0
+    assert crate_dir(fixture, variant) in workspace["converted"] and workspace["build"].returncode == 0
     meta = json.loads((MODELS / fixture / "meta.json").read_text())["greedy"]
     prompt, want = meta["prompt"], meta["tokens"]
     from safetensors.numpy import save_file
-    inp = WORK / f"{fixture}.prompt.safetensors"
+    inp = WORK / f"{crate_dir(fixture, variant)}.prompt.safetensors"
     save_file({"input_ids": np.array([prompt], dtype=np.int64),
                "attention_mask": np.ones((1, len(prompt)), dtype=np.int64)}, str(inp))
-    out = WORK / f"{fixture}.generate.safetensors"
-    r = run_example(workspace, fixture, [str(inp), str(out), "--generate", str(len(want))])
+    out = WORK / f"{crate_dir(fixture, variant)}.generate.safetensors"
+    r = run_example(workspace, fixture, [str(inp), str(out), "--generate", str(len(want))], variant)
     assert r.returncode == 0, f"--generate failed:\n{r.stderr[-3000:]}"
     got = load_file(str(out))
     assert got["tokens"].astype(np.int64).tolist() == [want], f"tokens {got['tokens'].tolist()} != PyTorch {want}"
@@ -172,11 +201,14 @@ def test_kv_cache_greedy(workspace, fixture):
     compare(got["logits"], ref, "logits of prompt + 16 cached steps vs the whole sequence")
 
 
-def test_deterministic(tmp_path):
-    """Two conversions of the same model give byte-identical crates."""
+@pytest.mark.parametrize("variant", ["fused", "kernels"])
+def test_deterministic(tmp_path, variant):
+    """Two conversions of the same model give byte-identical crates (with --kernels cuda: the same PTX too)."""
     fx = fixtures()[0] if "bert_ts" not in fixtures() else "bert_ts"
+    if variant not in variants(fx):
+        pytest.skip("no kernels variant here")
     a, b = tmp_path / "a", tmp_path / "b"
-    assert convert(fx, a).returncode == 0 and convert(fx, b).returncode == 0
+    assert convert(fx, a, variant).returncode == 0 and convert(fx, b, variant).returncode == 0
     cmp = filecmp.dircmp(a, b)
     diffs = []
 
@@ -192,6 +224,15 @@ def test_deterministic(tmp_path):
             if p.read_bytes() != q.read_bytes():
                 diffs.append(str(p.relative_to(a)))
     assert not diffs, f"differences: {diffs}"
+
+
+def test_kernels_without_nvrtc(tmp_path):
+    """--kernels cuda where NVRTC cannot be found: exit 3 (DESIGN §4), one message saying so, nothing written."""
+    out = tmp_path / "crate"
+    r = subprocess.run([str(BIN), str(MODELS / "mlp_ts" / "model.onnx"), "-o", str(out), "--kernels", "cuda"],
+                       capture_output=True, text=True, env=dict(os.environ, ML2CANDLE_NVRTC="/nonexistent"))
+    assert r.returncode == 3, r.stderr
+    assert "NVRTC not found" in r.stderr and not out.exists() and not any(tmp_path.iterdir())
 
 
 def test_rustfmt_clean(workspace):

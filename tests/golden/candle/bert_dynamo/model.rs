@@ -123,8 +123,7 @@ impl BertSelfAttention {
         let scores = (&transpose * scale)?.matmul(&view_t.contiguous()?.t()?)?;
         let masked = scores.broadcast_add(mask)?;
         let probs = candle_nn::ops::softmax_last_dim(&masked)?;
-        let probs_1 = probs.eq(&probs)?.where_cond(&probs, &probs.zeros_like()?)?;
-        let matmul = probs_1.matmul(&transpose_1.contiguous()?)?;
+        let matmul = probs.matmul(&transpose_1.contiguous()?)?;
         let transpose_2 = matmul.transpose(1, 2)?;
         let view_3 = transpose_2.reshape((batch, seq, 32))?;
         Ok(view_3)

@@ -123,8 +123,7 @@ impl AttentionSelf {
         let scores = (&transposed * scale)?.matmul(&transposed_2.contiguous()?.t()?)?;
         let masked = scores.broadcast_add(mask)?;
         let probs = candle_nn::ops::softmax_last_dim(&masked)?;
-        let probs_1 = probs.eq(&probs)?.where_cond(&probs, &probs.zeros_like()?)?;
-        let attention = probs_1.matmul(&transposed_1.contiguous()?)?;
+        let attention = probs.matmul(&transposed_1.contiguous()?)?;
         let transposed_3 = attention.transpose(1, 2)?;
         let reshaped_3 = transposed_3.reshape((batch, seq, 32))?;
         Ok(reshaped_3)

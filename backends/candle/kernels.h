@@ -1,0 +1,44 @@
+/* backends/candle/kernels.h — what kernels.c (the plan, the call sites in the model's code) shares with a
+ * kernel target (kernels_cuda.c: CUDA C, PTX by NVRTC, the CustomOp launcher).  A target turns a fused group
+ * into a source text; groups whose sources are equal but for the kernel's name share one kernel. */
+#ifndef CG_KERNELS_H
+#define CG_KERNELS_H
+
+#include "cg.h"
+#include "cuda.h"
+
+typedef struct {
+    const char *name;          /* the entry point: its first group's name */
+    const char *cname;         /* the Rust constant: LAYERNORM_1 */
+    uint32_t group;            /* its first group */
+    char *src;                 /* the target's source text (CUDA C) */
+    const char *key;           /* the source with the name masked, for sharing */
+    char *bin[2];              /* what it compiles to, one per architecture (CUDA: PTX for sm_80, sm_90) */
+    CudaLaunch launch;         /* CUDA: the launch rule */
+    bool used;                 /* some call site launches it */
+} CgKernel;
+
+struct CgKernels {
+    CgKernelTarget target;
+    KirPlan plan;
+    uint32_t *group_of_node;   /* per node: group index + 1, 0 if none */
+    uint32_t *kernel_of;       /* per group: its kernel, UINT32_MAX if it stays candle code */
+    bool *replaced;            /* per group: the model's code launches its kernel */
+    bool linear_product, bias; /* the call sites use these helpers of src/fused.rs */
+    M2C_VEC(CgKernel) kernels;
+    void *state;               /* the target's own while preparing (CUDA: the NVRTC cache) */
+};
+
+/* kernels.c */
+const char *cg_kernel_group_ops(IrGraph *g, const KirGroup *k);   /* "Add, LayerNormalization" */
+
+/* kernels_cuda.c — the CUDA target */
+bool cg_cuda_kernels_init(CgKernels *K);                               /* false after reporting */
+bool cg_cuda_kernel_source(IrGraph *g, const KirGroup *k, CgKernel *kn);   /* src, launch; false: no kernel */
+bool cg_cuda_kernel_compile(CgKernels *K, CgKernel *kn);               /* bin[]; false after reporting */
+void cg_cuda_kernels_done(CgKernels *K);                               /* frees K->state */
+const char *cg_cuda_kernels_rust(CgKernels *K, IrGraph *g);            /* src/fused.rs */
+bool cg_cuda_kernels_write(CgKernels *K, IrGraph *g, const char *dir); /* DIR/src/kernels/ */
+const char *cg_cuda_kernels_summary(CgKernels *K, IrGraph *g);
+
+#endif
