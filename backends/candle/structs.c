@@ -94,7 +94,14 @@ static const char *child_ref(Gen *G, const Mod *ch)
 static void emit_call(Gen *G, CgFn *f, Mod *ch, const char *target)
 {
     M2cBuf args = {0};
-    for (uint32_t i = 0; i < ch->in.n; i++) m2c_buf_printf(&args, "%s%s", i ? ", " : "", cg_ref(f, ch->in.v[i]));
+    for (uint32_t i = 0; i < ch->in.n; i++) {
+        uint32_t v = ch->in.v[i];
+        /* a view made here (narrow, squeeze, permute) into a Linear: candle's CUDA matmul takes only
+         * contiguous or transposed operands (the CPU's takes any) */
+        bool view = ch->kind == MOD_LINEAR && f->refkind[v] == REF_LOCAL && f->layout[v] == LAYOUT_VIEW;
+        const char *r = view ? m2c_sprintf(f->a, "&%s", cg_contig(f, v, true)) : cg_ref(f, v);
+        m2c_buf_printf(&args, "%s%s", i ? ", " : "", r);
+    }
     for (uint32_t i = 0; i < ch->nfwd_params; i++)
         m2c_buf_printf(&args, ", %s", cg_dim(f, ir_dim_sym(G->g, ch->fwd_params[i])));
     if (ch->kind != MOD_STRUCT) G->c->nn_items |= CG_NN_MODULE;

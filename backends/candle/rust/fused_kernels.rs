@@ -121,7 +121,9 @@ impl CustomOp1 for Launch<'_> {
         let dev = &first.device;
         let stream = dev.cuda_stream();
         let (major, _) = stream.context().compute_capability().w()?;
-        let func = dev.get_or_load_custom_func(self.kernel.name, self.kernel.name, ptx(self.kernel.name, major)?)?;
+        // candle keeps custom modules per device by name: another generated crate may have a kernel of this name
+        let module = format!("{}/{}", env!("CARGO_PKG_NAME"), self.kernel.name);
+        let func = dev.get_or_load_custom_func(self.kernel.name, &module, ptx(self.kernel.name, major)?)?;
         if self.kernel.shared > 48 * 1024 {
             // above 48 KiB a kernel gets dynamic shared memory only once its limit is raised
             use candle_core::cuda_backend::cudarc::driver::sys::CUfunction_attribute as A;

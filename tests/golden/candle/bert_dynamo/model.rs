@@ -19,7 +19,7 @@ impl BertPooler {
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let select = xs.narrow(1, 0, 1)?.squeeze(1)?;
-        let linear = self.dense.forward(&select)?;
+        let linear = self.dense.forward(&select.contiguous()?)?;
         let tanh = linear.tanh()?;
         Ok(tanh)
     }

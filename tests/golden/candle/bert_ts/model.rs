@@ -19,7 +19,7 @@ impl Pooler {
 
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let gathered = xs.narrow(1, 0, 1)?.squeeze(1)?;
-        let linear = self.dense.forward(&gathered)?;
+        let linear = self.dense.forward(&gathered.contiguous()?)?;
         let tanh = linear.tanh()?;
         Ok(tanh)
     }
