@@ -7,7 +7,7 @@ void cli_usage(FILE *f)
 {
     fprintf(f,
             "usage: ml2candle MODEL.onnx -o DIR [--name NAME] [--force] [--no-fuse] [--no-kv-cache] [--embed-weights]\n"
-            "                 [--kernels cuda]\n"
+            "                 [--kernels cuda|cpu]\n"
             "       ml2candle inspect MODEL.onnx [--json] [--dot FILE] [--after PASS] [--no-fuse]\n"
             "       ml2candle kernels MODEL.onnx -o DIR [--target cuda] [--arch sm_80|sm_90[,...]] [--dtype f32|f16|bf16]\n"
             "                 [--no-ptx] [--force] [--kir]\n"
@@ -26,6 +26,9 @@ void cli_usage(FILE *f)
             "  --embed-weights  also compile the weights into the crate (Model::load_embedded)\n"
             "  --kernels cuda also ship the fused groups as CUDA kernels (PTX for sm_80 and sm_90, by NVRTC), launched\n"
             "                 in place of their candle code under the crate's `cuda` feature on a CUDA device\n"
+            "  --kernels cpu  also ship them as a static library by the LLVM backend (x86-64-v2 and -v3 objects,\n"
+            "                 picked at run time), which build.rs links on x86-64 Linux: run on the CPU instead of\n"
+            "                 their candle code\n"
             "\n"
             "inspect   import the model, run the passes and report inputs and outputs (symbolic dims), opsets,\n"
             "          ops, parameters, repeated layers and every unsupported node\n"

@@ -101,6 +101,7 @@ typedef struct CgCrate {
     unsigned nn_items;                 /* CG_NN_* */
     const PassKvInfo *kv;              /* the decoder's KV cache (passes/kv_cache.c), or NULL */
     struct CgKernels *kernels;         /* --kernels: the plan and the compiled kernels (kernels.c), or NULL */
+    const char *name;                  /* the crate's name (Cargo.toml) */
 } CgCrate;
 
 /*

@@ -1,17 +1,18 @@
 /* backends/candle/kernels.c — `--kernels`: the model's fused groups as kernels inside the crate.
  *
  * The kernel IR's plan (backends/kir) gives one kernel per fused group; a target (kernels_cuda.c for
- * `--kernels cuda`) writes each as source text and compiles it now, at conversion time.  Groups whose source
+ * `--kernels cuda`, kernels_cpu.c for `--kernels cpu`) writes each as source text and compiles it now, at
+ * conversion time.  Groups whose source
  * is the same but for the kernel's name (the same block in every layer) share one kernel.  src/fused.rs
  * holds a `Kernel` constant per kernel and the launcher; each group the model's code can replace as a whole
  * becomes, where its last node was,
  *
  *   let y = if fused::enabled(&x) { fused::LAYERNORM_1.launch(&[&x, ...])? } else { <the plain code> };
  *
- * so the CPU path and a build without the feature run exactly the candle code they ran before.  A group is
- * replaced only where the function computes all of it (its own nodes and candle_nn layers it calls, not the
- * inside of another struct of ours), and only groups that fuse something (a lone elementwise op or a Linear
- * with its bias alone is one candle op already).  The plain code of the group's other nodes moves into the
+ * so a device the kernels are not for, and a build without them, run exactly the candle code they ran before.
+ * A group is replaced only where the function computes all of it (its own nodes and candle_nn layers it
+ * calls, not the inside of another struct of ours), and only groups that fuse something (a lone elementwise
+ * op or a Linear with its bias alone is one candle op already).  The plain code of the group's other nodes moves into the
  * `else` branch: nothing outside the group reads their values (the planner's rule).
  *
  * This file is the part every target shares: the plan, sharing, the call sites. */
@@ -61,6 +62,29 @@ static char *mask_name(const char *src, const char *name)
     return s;
 }
 
+/* What groups sharing a kernel must have in common: the source but for the name, and how the call site
+ * finds the sizes and the output's shape (src/fused.rs's constant).  The same row kernel serves (20, batch,
+ * 32) and (batch, 20, 32) alike, but the two read `batch` off different axes of their input. */
+static char *share_key(IrGraph *g, const KirGroup *k, const char *src)
+{
+    char *masked = mask_name(src, k->name);
+    M2cBuf b = {0};
+    m2c_buf_puts(&b, masked);
+    free(masked);
+    m2c_buf_puts(&b, "\n/* sizes:");
+    for (uint32_t i = 0; i < k->syms.n; i++) m2c_buf_printf(&b, " %d.%d", k->syms.v[i].arg, k->syms.v[i].axis);
+    m2c_buf_puts(&b, "; out:");
+    const KirArg *out = &k->args.v[k->args.n - 1];
+    for (int i = 0; i < out->rank; i++) {
+        m2c_buf_putc(&b, ' ');
+        ir_dim_print(g, out->dims[i], &b);
+    }
+    m2c_buf_puts(&b, " */");
+    char *s = strdup(b.s);
+    m2c_buf_free(&b);
+    return s;
+}
+
 static const char *const_name(M2cArena *a, const char *kernel)
 {
     const char *s = strncmp(kernel, "m2c_", 4) == 0 ? kernel + 4 : kernel;
@@ -74,14 +98,13 @@ bool cg_kernels_prepare(CgCrate *c)
 {
     IrGraph *g = c->g;
     if (c->opt->kernels == CG_KERNELS_NONE) return true;
-    if (c->opt->kernels != CG_KERNELS_CUDA) {
-        m2c_usage_error("--kernels cpu comes with the LLVM backend; only --kernels cuda exists so far");
-        return false;
-    }
     CgKernels *K = calloc(1, sizeof *K);
     c->kernels = K;
     K->target = c->opt->kernels;
-    if (!cg_cuda_kernels_init(K)) return false;
+    K->crate = c->name;
+    bool cpu = K->target == CG_KERNELS_CPU;
+    /* the CPU target compiles when the crate is written: one library of the kernels the model's code uses */
+    if (!(cpu ? cg_cpu_kernels_init(K) : cg_cuda_kernels_init(K))) return false;
     kir_plan(g, &K->plan);
     K->group_of_node = calloc(g->nodes.n + 1, sizeof *K->group_of_node);
     K->kernel_of = malloc((K->plan.groups.n + 1) * sizeof *K->kernel_of);
@@ -94,7 +117,7 @@ bool cg_kernels_prepare(CgCrate *c)
         if (!group_wanted(g, k)) continue;
         CgKernel kn = {0};
         if (!cg_cuda_kernel_source(g, k, &kn)) continue;
-        char *key = mask_name(kn.src, k->name);
+        char *key = share_key(g, k, kn.src);
         uint32_t found = UINT32_MAX;
         for (uint32_t j = 0; j < K->kernels.n && found == UINT32_MAX; j++)
             if (strcmp(K->kernels.v[j].key, key) == 0) found = j;
@@ -109,11 +132,11 @@ bool cg_kernels_prepare(CgCrate *c)
         kn.group = i;
         kn.key = m2c_strdup(g->arena, key);
         free(key);
-        ok = cg_cuda_kernel_compile(K, &kn);
+        ok = cpu || cg_cuda_kernel_compile(K, &kn);
         K->kernel_of[i] = K->kernels.n;
         m2c_vec_push(g->arena, &K->kernels, kn);
     }
-    cg_cuda_kernels_done(K);
+    if (!cpu) cg_cuda_kernels_done(K);
     return ok;
 }
 
@@ -392,15 +415,21 @@ void cg_kernel_emit(CgFn *f, CgSites *s, uint32_t item, CgItemEmit emit, void *c
 
 const char *cg_kernels_rust(CgCrate *c)
 {
-    return c->kernels ? cg_cuda_kernels_rust(c->kernels, c->g) : NULL;
+    if (!c->kernels) return NULL;
+    if (c->kernels->target == CG_KERNELS_CPU) return cg_cpu_kernels_rust(c->kernels, c->g);
+    return cg_cuda_kernels_rust(c->kernels, c->g);
 }
 
 bool cg_kernels_write(CgCrate *c, const char *dir)
 {
-    return !c->kernels || cg_cuda_kernels_write(c->kernels, c->g, dir);
+    if (!c->kernels) return true;
+    if (c->kernels->target == CG_KERNELS_CPU) return cg_cpu_kernels_write(c->kernels, c->g, dir);
+    return cg_cuda_kernels_write(c->kernels, c->g, dir);
 }
 
 const char *cg_kernels_summary(CgCrate *c)
 {
-    return c->kernels ? cg_cuda_kernels_summary(c->kernels, c->g) : NULL;
+    if (!c->kernels) return NULL;
+    if (c->kernels->target == CG_KERNELS_CPU) return cg_cpu_kernels_summary(c->kernels, c->g);
+    return cg_cuda_kernels_summary(c->kernels, c->g);
 }

@@ -1,5 +1,6 @@
 /* backends/candle/kernels.h — what kernels.c (the plan, the call sites in the model's code) shares with a
- * kernel target (kernels_cuda.c: CUDA C, PTX by NVRTC, the CustomOp launcher).  A target turns a fused group
+ * kernel target (kernels_cuda.c: CUDA C, PTX by NVRTC, the CustomOp launcher; kernels_cpu.c: a static library
+ * by the LLVM backend).  A target turns a fused group
  * into a source text; groups whose sources are equal but for the kernel's name share one kernel. */
 #ifndef CG_KERNELS_H
 #define CG_KERNELS_H
@@ -27,6 +28,7 @@ struct CgKernels {
     bool linear_product, bias; /* the call sites use these helpers of src/fused.rs */
     M2C_VEC(CgKernel) kernels;
     void *state;               /* the target's own while preparing (CUDA: the NVRTC cache) */
+    const char *crate;         /* the crate's name (CPU: the library's name and symbol prefix) */
 };
 
 /* kernels.c */
@@ -40,5 +42,16 @@ void cg_cuda_kernels_done(CgKernels *K);                               /* frees 
 const char *cg_cuda_kernels_rust(CgKernels *K, IrGraph *g);            /* src/fused.rs */
 bool cg_cuda_kernels_write(CgKernels *K, IrGraph *g, const char *dir); /* DIR/src/kernels/ */
 const char *cg_cuda_kernels_summary(CgKernels *K, IrGraph *g);
+/* shared with the CPU target: a kernel's `pub const` in src/fused.rs; text without the Rust item starting
+ * with sig (and its doc comment) */
+void cg_kernel_const(CgKernels *K, IrGraph *g, const CgKernel *kn, CgOut *o);
+const char *cg_drop_item(M2cArena *a, const char *text, const char *sig);
+
+/* kernels_cpu.c — the CPU target: the same kernels (CUDA C is their identity and gives the Rust constants)
+ * compiled by the LLVM backend when the crate is written, into kernels/lib<crate>_kernels.a and build.rs */
+bool cg_cpu_kernels_init(CgKernels *K);                                /* false after reporting */
+const char *cg_cpu_kernels_rust(CgKernels *K, IrGraph *g);             /* src/fused.rs */
+bool cg_cpu_kernels_write(CgKernels *K, IrGraph *g, const char *dir);  /* DIR/kernels/, DIR/build.rs */
+const char *cg_cpu_kernels_summary(CgKernels *K, IrGraph *g);
 
 #endif

@@ -130,7 +130,7 @@ static void buf_reset(M2cBuf *b)
 }
 
 /* `pub const LAYERNORM_1: Kernel = Kernel { .. };` with its doc comment */
-static void kernel_const(CgKernels *K, IrGraph *g, const CgKernel *kn, CgOut *o)
+void cg_kernel_const(CgKernels *K, IrGraph *g, const CgKernel *kn, CgOut *o)
 {
     const KirGroup *k = &K->plan.groups.v[kn->group];
     const KirArg *out = &k->args.v[k->args.n - 1];
@@ -192,7 +192,7 @@ static void kernel_const(CgKernels *K, IrGraph *g, const CgKernel *kn, CgOut *o)
 
 /* text without the item that starts with sig: its doc comment, the item up to its closing line "}", and the
  * blank line after it */
-static const char *drop_item(M2cArena *a, const char *text, const char *sig)
+const char *cg_drop_item(M2cArena *a, const char *text, const char *sig)
 {
     const char *at = strstr(text, sig);
     if (!at) return text;
@@ -225,11 +225,11 @@ const char *cg_cuda_kernels_rust(CgKernels *K, IrGraph *g)
     cg_blank(&o);
     /* the launcher; of its helpers, those the call sites use */
     const char *launcher = cg_helper_source[CG_HELPER_FUSED_KERNELS];
-    if (!K->linear_product) launcher = drop_item(g->arena, launcher, "pub fn linear_product(");
-    if (!K->bias) launcher = drop_item(g->arena, launcher, "pub fn bias(");
+    if (!K->linear_product) launcher = cg_drop_item(g->arena, launcher, "pub fn linear_product(");
+    if (!K->bias) launcher = cg_drop_item(g->arena, launcher, "pub fn bias(");
     m2c_buf_puts(&o.buf, launcher);
     for (uint32_t i = 0; i < K->kernels.n; i++)
-        if (K->kernels.v[i].used) kernel_const(K, g, &K->kernels.v[i], &o);
+        if (K->kernels.v[i].used) cg_kernel_const(K, g, &K->kernels.v[i], &o);
     cg_blank(&o);
     cg_line(&o, "/// The PTX of a kernel: for sm_80, or for sm_90 on devices of compute capability 9 and above.");
     cg_line(&o, "#[cfg(feature = \"cuda\")]");
@@ -247,7 +247,9 @@ const char *cg_cuda_kernels_rust(CgKernels *K, IrGraph *g)
     cg_close(&o, "};");
     cg_line(&o, "Ok(if major >= 9 { sm90 } else { sm80 })");
     cg_close(&o, "}");
-    return m2c_strdup(g->arena, o.buf.s);
+    const char *s = m2c_strdup(g->arena, o.buf.s);
+    m2c_buf_free(&o.buf);
+    return s;
 }
 
 static bool write_file(const char *path, const char *text)

@@ -115,3 +115,61 @@ bool llvm_aot_library(IrGraph *g, const KirGroup *ks, uint32_t n, const LlvmAotO
     free(objs), free(mem), free(first);
     return ok;
 }
+
+static void dims_text(IrGraph *g, int rank, const IrDim *d, M2cBuf *b)
+{
+    m2c_buf_putc(b, '[');
+    for (int i = 0; i < rank; i++) {
+        if (i) m2c_buf_puts(b, ", ");
+        ir_dim_print(g, d[i], b);
+    }
+    m2c_buf_putc(b, ']');
+}
+
+void llvm_aot_header(IrGraph *g, const KirGroup *ks, uint32_t n, const LlvmAotOptions *o, const char *what, M2cBuf *h)
+{
+    m2c_buf_printf(h, "/* %s\n", what);
+    m2c_buf_puts(h, " *\n"
+                    " * The ABI, the same for every kernel and every ml2candle version:\n"
+                    " *\n"
+                    " *     void NAME__VARIANT(void *const *args, const int64_t *syms, int64_t part, int64_t nparts);\n"
+                    " *\n"
+                    " * args    the inputs in the order the comment above each kernel lists them, then the output:\n"
+                    " *         contiguous row-major buffers of the argument's dtype (f32 as float; f16/bf16 as uint16_t\n"
+                    " *         bits; bool as one byte, 0 or 1; i64 as int64_t).  Inputs are only read; the output is\n"
+                    " *         written whole and never read.  An input `= x·Wᵀ of NODE` is a GEMM epilogue's product,\n"
+                    " *         computed by the caller without the bias.\n"
+                    " * syms    the sizes the kernel takes, int64_t, in the order listed.\n"
+                    " * part, nparts  the call computes share `part` of `nparts` equal shares of the kernel's outer work\n"
+                    " *         (rows, chunks of elements, blocks of query rows); nparts >= 1 is the caller's choice (a\n"
+                    " *         share may be empty).  Shares write disjoint parts of the output and share nothing else,\n"
+                    " *         so parts 0..nparts-1 may run at once on as many threads, or one after the other.  The\n"
+                    " *         kernels start no threads, allocate nothing and keep no state: threading is the caller's\n"
+                    " *         (a generated crate runs the shares on candle's rayon pool).  Scratch is on the calling\n"
+                    " *         thread's stack, under 256 KiB.\n"
+                    " * VARIANT one object per CPU in the library; the caller checks at run time that the CPU has what\n"
+                    " *         a variant needs (x86_64_v3: AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE; x86_64_v2: SSE4.2,\n"
+                    " *         POPCNT, SSSE3) and calls the best one.\n"
+                    " */\n"
+                    "#include <stdint.h>\n");
+    for (uint32_t i = 0; i < n; i++) {
+        const KirGroup *k = &ks[i];
+        m2c_buf_printf(h, "\n/* %s (%s):", k->name, kir_kind_name(k));
+        for (uint32_t a = 0; a < k->args.n; a++) {
+            const KirArg *arg = &k->args.v[a];
+            m2c_buf_printf(h, "%s %s %s", a ? "," : "", arg->name, ir_dtype_name(arg->dtype));
+            dims_text(g, arg->rank, arg->dims, h);
+            if (arg->src == KIR_SRC_GEMM_ACC) {
+                const IrNode *lin = ir_node(g, arg->node);
+                m2c_buf_printf(h, " = x·Wᵀ of %s", lin->loc.node && lin->loc.node[0] ? lin->loc.node : "its Linear");
+            }
+        }
+        m2c_buf_puts(h, "; sizes:");
+        for (uint32_t s = 0; s < k->syms.n; s++) m2c_buf_printf(h, "%s %s", s ? "," : "", k->syms.v[s].name);
+        if (!k->syms.n) m2c_buf_puts(h, " none");
+        m2c_buf_puts(h, " */\n");
+        for (uint32_t v = 0; v < o->ncpus; v++)
+            m2c_buf_printf(h, "void %s(void *const *args, const int64_t *syms, int64_t part, int64_t nparts);\n",
+                           llvm_aot_symbol(g->arena, o->prefix, k->name, o->cpus[v]));
+    }
+}

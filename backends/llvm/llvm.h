@@ -80,6 +80,8 @@ typedef struct {
 /* The groups (retyped as wanted) compiled for every variant into the archive at `path`. */
 bool llvm_aot_library(IrGraph *g, const KirGroup *ks, uint32_t n, const LlvmAotOptions *o, const char *path);
 const char *llvm_aot_symbol(M2cArena *a, const char *prefix, const char *kernel, const char *cpu);
+/* The library's C header: `what` (its first line), the ABI, per kernel its arguments, sizes and prototypes. */
+void llvm_aot_header(IrGraph *g, const KirGroup *ks, uint32_t n, const LlvmAotOptions *o, const char *what, M2cBuf *h);
 const char *llvm_cpu_suffix(M2cArena *a, const char *cpu);    /* "x86-64-v3" -> "x86_64_v3" */
 /* The x86 features (is_x86_feature_detected names) a psABI-level variant needs; NULL for other CPU names. */
 const char *const *llvm_cpu_features(const char *cpu, uint32_t *n);

@@ -27,9 +27,12 @@ MODELS = REPO / "tests" / "models"
 WORK = pathlib.Path(os.environ.get("ML2CANDLE_E2E_WORK", REPO / "tests" / "e2e" / "work"))
 # every fixture is converted with the fusion passes and again with --no-fuse (the exported graph as is); a few
 # also with --kernels cuda: the fused groups as CUDA kernels in the crate, which on the CPU (no `cuda` feature)
-# must run exactly the candle code (the kernels themselves run on a GPU: bench/RESULTS.md)
-VARIANTS = {"fused": [], "nofuse": ["--no-fuse"], "kernels": ["--kernels", "cuda"]}
+# must run exactly the candle code (the kernels themselves run on a GPU: bench/RESULTS.md); and a few with
+# --kernels cpu: the fused groups as the LLVM backend's static library, which the crate links and runs here
+VARIANTS = {"fused": [], "nofuse": ["--no-fuse"], "kernels": ["--kernels", "cuda"], "kernels_cpu": ["--kernels", "cpu"]}
 KERNEL_FIXTURES = ("bert_ts", "gpt2_dynamo", "llama_dynamo")
+# a row kernel shared by (time, batch, d) and (batch, time, d) sites; attention with the KV cache (greedy)
+KERNEL_CPU_FIXTURES = ("bert_ts", "conformer_ts", "llama_dynamo")
 BIN = pathlib.Path(os.environ.get("ML2CANDLE", REPO / "build" / "ml2candle"))
 # A work folder of its own gets a target dir of its own: cargo keys a path crate's build by its name and
 # its path relative to the workspace, so two work folders sharing one target dir would swap binaries.
@@ -58,9 +61,11 @@ def nvrtc_env():
 
 def variants(fixture):
     """The variants a fixture is converted in; without NVRTC the kernels variant exists only where
-    ML2CANDLE_NO_NVRTC=1 does not say the machine cannot have it (then it fails, loudly)."""
+    ML2CANDLE_NO_NVRTC=1 does not say the machine cannot have it (then it fails, loudly); the same for
+    kernels_cpu and an ml2candle built without LLVM (ML2CANDLE_NO_LLVM=1)."""
     skip_kernels = fixture not in KERNEL_FIXTURES or os.environ.get("ML2CANDLE_NO_NVRTC") == "1"
-    return [v for v in VARIANTS if v != "kernels" or not skip_kernels]
+    skip_cpu = fixture not in KERNEL_CPU_FIXTURES or os.environ.get("ML2CANDLE_NO_LLVM") == "1"
+    return [v for v in VARIANTS if (v != "kernels" or not skip_kernels) and (v != "kernels_cpu" or not skip_cpu)]
 
 
 def fixture_variants():
@@ -151,6 +156,20 @@ def test_parity(workspace, fixture, variant):
             compare(got[name], expected, f"{case}/{name}")
 
 
+@pytest.mark.parametrize("fixture", [fx for fx in fixtures() if "kernels_cpu" in variants(fx)])
+def test_kernels_cpu_linked(workspace, fixture):
+    """The --kernels cpu crate's example links its library (build.rs found the x86-64 Linux target): the
+    kernels' symbols, prefixed with the crate's name, are in the binary test_parity ran."""
+    import platform
+    if platform.machine() != "x86_64" or platform.system() != "Linux":
+        pytest.skip("the library is x86-64 Linux code: build.rs leaves it out here")
+    assert crate_dir(fixture, "kernels_cpu") in workspace["converted"] and workspace["build"].returncode == 0
+    r = run_example(workspace, fixture, ["--repeat", "1"], "kernels_cpu")
+    assert r.returncode == 0, r.stderr[-3000:]
+    binary = (TARGET / "release" / "examples" / "run").read_bytes()
+    assert (crate_name(fixture, "kernels_cpu") + "_m2c_").encode() in binary, "the CPU kernels are not linked"
+
+
 def checkpoint_fixtures():
     return [fx for fx in fixtures() if (MODELS / fx / "state_dict.safetensors").exists()]
 
@@ -179,8 +198,8 @@ def greedy_fixtures():
     return [fx for fx in fixtures() if (MODELS / fx / "greedy.in.safetensors").exists()]
 
 
-@pytest.mark.parametrize("fixture,variant", [(fx, v) for fx in greedy_fixtures() for v in ("fused", "kernels")
-                                              if v in variants(fx)])
+@pytest.mark.parametrize("fixture,variant", [(fx, v) for fx in greedy_fixtures()
+                                              for v in ("fused", "kernels", "kernels_cpu") if v in variants(fx)])
 def test_kv_cache_greedy(workspace, fixture, variant):
     """A causal decoder's incremental API: the prompt, then 16 greedy steps of one token through the KV caches
     (examples/run.rs --generate).  The tokens are PyTorch's greedy tokens and the logits of every position
@@ -201,9 +220,10 @@ def test_kv_cache_greedy(workspace, fixture, variant):
     compare(got["logits"], ref, "logits of prompt + 16 cached steps vs the whole sequence")
 
 
-@pytest.mark.parametrize("variant", ["fused", "kernels"])
+@pytest.mark.parametrize("variant", ["fused", "kernels", "kernels_cpu"])
 def test_deterministic(tmp_path, variant):
-    """Two conversions of the same model give byte-identical crates (with --kernels cuda: the same PTX too)."""
+    """Two conversions of the same model give byte-identical crates (with --kernels cuda: the same PTX too; with
+    --kernels cpu: the same library)."""
     fx = fixtures()[0] if "bert_ts" not in fixtures() else "bert_ts"
     if variant not in variants(fx):
         pytest.skip("no kernels variant here")

@@ -104,8 +104,8 @@ impl CustomOp1 for Launch<'_> {
         self.kernel.name
     }
 
-    fn cpu_fwd(&self, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
-        candle_core::bail!("{} is a CUDA kernel: on the CPU the model runs candle's ops", self.kernel.name)
+    fn cpu_fwd(&self, first: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        launch_cpu(self, first, layout)
     }
 
     #[cfg(feature = "cuda")]
@@ -203,4 +203,9 @@ fn device_ptr<'a>(
         S::BF16(x) => x.slice(start..end).view_ptr(stream),
         _ => candle_core::bail!("a fused kernel's input has an unexpected dtype"),
     })
+}
+
+/// On the CPU the model runs candle's ops (`enabled` is false there): these kernels are CUDA kernels.
+fn launch_cpu(launch: &Launch, _: &CpuStorage, _: &Layout) -> Result<(CpuStorage, Shape)> {
+    candle_core::bail!("{} is a CUDA kernel: on the CPU the model runs candle's ops", launch.kernel.name)
 }
