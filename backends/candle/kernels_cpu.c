@@ -43,6 +43,12 @@ bool cg_cpu_kernels_init(CgKernels *K)
 {
     (void)K;
 #ifdef M2C_HAVE_LLVM
+    /* the objects are x86-64 ELF, made with the host's LLVM target */
+    char *triple = LLVMGetDefaultTargetTriple();
+    bool x86 = strncmp(triple, "x86_64", 6) == 0;
+    if (!x86) m2c_usage_error("--kernels cpu makes x86-64 objects and this ml2candle runs on %s", triple);
+    LLVMDisposeMessage(triple);
+    if (!x86) return false;
     if (llvm_init()) return true;
     m2c_io_error("--kernels cpu: LLVM: %s", llvm_error());
 #else
