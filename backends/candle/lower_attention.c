@@ -154,6 +154,13 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
     const char *qk0 = scores;
     IrDim sshape[4] = {batch, hq, sq, total};
     const char *shape = cg_shape(f, 4, sshape);
+    /* A causal mask alone, the queries being the last sq keys: one query (a decoding step) sees every key and
+     * the mask changes nothing — skipped then, as candle-transformers' llama does (an `if` when sq is a
+     * runtime size, nothing when it is 1). */
+    int64_t sq1 = 0;
+    bool sq_known = ir_dim_const_value(f->g, sq, &sq1);
+    bool causal_only = window && left < 0 && right == 0 && !batch_offset && total == ir_dim_add(f->g, past_len, sq);
+    if (causal_only && sq_known && sq1 == 1) window = false;
     const char *neg = NULL;
     if ((mask != IR_NONE && cg_nn_val(f, mask)->dtype == DT_BOOL) || window || nonpad != IR_NONE) {
         neg = cg_fresh(f, "neg_inf");
@@ -177,6 +184,13 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
         else
             cg_stmt(f, "let %s = %s.broadcast_add(%s)?;", ms, scores, cg_nn_arg(f, m));
         scores = ms;
+    }
+    const char *unmasked = NULL, *wrapped = NULL;
+    if (causal_only && !sq_known) {
+        unmasked = scores;
+        wrapped = cg_fresh(f, "masked");
+        cg_stmt(f, "let %s = if %s > 1 {", wrapped, cg_dim(f, sq));
+        f->o->indent++;
     }
     if (window) {
         /* query i sits at position past + i: it sees keys past + i - left ..= past + i + right (causal: right 0) */
@@ -217,10 +231,24 @@ bool cg_lower_attention(CgFn *f, const IrNode *n)
                 IrDim s4[4] = {batch, ir_dim_const(f->g, 1), sq, total};
                 cg_stmt(f, "let %s = %s.reshape(%s)?;", out, out, cg_shape(f, 4, s4));
             }
+            if (wrapped) {
+                /* the block's value */
+                cg_stmt(f, "%s.broadcast_as(%s)?.where_cond(&%s, &%s)?", out, shape, neg, scores);
+                continue;
+            }
             const char *cs = cg_fresh(f, "masked");
             cg_stmt(f, "let %s = %s.broadcast_as(%s)?.where_cond(&%s, &%s)?;", cs, out, shape, neg, scores);
             scores = cs;
         }
+    }
+    if (wrapped) {
+        f->o->indent--;
+        cg_stmt(f, "} else {");
+        /* still read afterwards when the unmasked scores are an output (qk_matmul_output_mode 0) */
+        bool read_later = n->nout > 3 && n->out[3] != IR_NONE && unmasked == qk0;
+        cg_stmt(f, "    %s%s", unmasked, read_later ? ".clone()" : "");
+        cg_stmt(f, "};");
+        scores = wrapped;
     }
     if (nonpad != IR_NONE) {
         /* keys at or past each batch's nonpad_kv_seqlen are padding */
