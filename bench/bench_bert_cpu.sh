@@ -4,7 +4,8 @@
 #   convert  wall time and peak RSS of `ml2candle MODEL -o DIR`, best of 3 (targets < 1 s, < 1.5x weights)
 #   build    release build time of the generated crate (lib + examples/run) with candle already compiled, in
 #            a target dir of its own ($BENCH_DIR/target_build; target < 30 s)
-#   latency  CPU latency, same inputs, same run: the generated crates (fused and --no-fuse, both exporters),
+#   latency  CPU latency, same inputs, same run: the generated crates (fused, --no-fuse and fused with
+#            --kernels cpu, both exporters),
 #            candle-transformers 0.11's BertModel on the same model.safetensors, candle-onnx 0.11's
 #            simple_eval and ONNX Runtime; batch 1 and 8, sequence 128; median of REPEAT runs after a
 #            warm-up.  The Rust engines run interleaved in one process (bench/bert_compare); ONNX Runtime
@@ -26,7 +27,7 @@ dir=${BENCH_DIR:-/tmp/bert_base}
 repeat=${REPEAT:-10}
 threads=${THREADS:-$(nproc)}
 steps=${STEPS:-convert,build,latency}
-engines=${ENGINES:-ts,dynamo,ts_nofuse,dynamo_nofuse,hand,onnx_ts}
+engines=${ENGINES:-ts,dynamo,ts_nofuse,dynamo_nofuse,ts_kcpu,dynamo_kcpu,hand,onnx_ts}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 export RAYON_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 py=${PYTHON:-python3}
@@ -77,6 +78,7 @@ if has convert; then
     done
     python3 -c "print(f'| $exp | {$weights/1e6:.1f} MB | {$best:.2f} s | {$bcpu:.2f} s | {$rss/1024:.0f} MiB | {$rss*1024/$weights:.2f} | $l |')"
     "$m2c" "$model" -o "$dir/crates/bench_bert_${exp}_nofuse" --force --no-fuse --name "bench_bert_${exp}_nofuse" >/dev/null
+    "$m2c" "$model" -o "$dir/crates/bench_bert_${exp}_kcpu" --force --kernels cpu --name "bench_bert_${exp}_kcpu" >/dev/null
   done
 fi
 
@@ -87,7 +89,7 @@ if has build; then
   echo
   echo "| crate | src/*.rs lines | release build (lib + examples/run), candle compiled: wall | CPU user + sys | load before |"
   echo "|---|---|---|---|---|"
-  for c in bench_bert_ts bench_bert_dynamo bench_bert_ts_nofuse bench_bert_dynamo_nofuse; do
+  for c in bench_bert_ts bench_bert_dynamo bench_bert_ts_nofuse bench_bert_dynamo_nofuse bench_bert_ts_kcpu; do
     (cd "$dir/crates/$c" && CARGO_TARGET_DIR=$tdir cargo build -q --release --example run)
     (cd "$dir/crates/$c" && CARGO_TARGET_DIR=$tdir cargo clean -q --release -p "$c")
     quiet
@@ -138,6 +140,6 @@ PY
     echo "batch $b: load after $(load)"
   done
   echo
-  python3 bench/latency_table.py "$raw" --ratio-to hand --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),hand=candle-transformers BertModel + pooler,onnx_ts=candle-onnx simple_eval (TorchScript),ort_ts=ONNX Runtime (TorchScript),ort_dynamo=ONNX Runtime (dynamo)"
+  python3 bench/latency_table.py "$raw" --ratio-to hand --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),ts_kcpu=generated fused + --kernels cpu (TorchScript),dynamo_kcpu=generated fused + --kernels cpu (dynamo),hand=candle-transformers BertModel + pooler,onnx_ts=candle-onnx simple_eval (TorchScript),ort_ts=ONNX Runtime (TorchScript),ort_dynamo=ONNX Runtime (dynamo)"
   echo "(times: $raw)"
 fi

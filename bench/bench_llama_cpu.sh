@@ -3,7 +3,8 @@
 # vs --no-fuse vs candle-transformers 0.11's hand-written llama on the same weights.
 #
 #   convert  ml2candle on bench/make_llama.py's --last exports (logits of the last position only, as a
-#            generation loop and candle-transformers' llama compute them), fused and --no-fuse, both exporters
+#            generation loop and candle-transformers' llama compute them), fused, --no-fuse and fused with
+#            --kernels cpu (the LLVM backend's kernels), both exporters
 #   latency  bench/llama_compare, every engine interleaved in one process: prefill of BATCH x SEQ tokens
 #            (batch 1 and 8, sequence 128) for REPEAT rounds after a warm-up, then DECODE greedy KV-cache steps
 #            at batch 1 (the fused crates and candle-transformers; --no-fuse crates have no KV cache).
@@ -12,7 +13,7 @@
 # usage: bench/bench_llama_cpu.sh [BUILD_DIR]      (default build-bench: a Release build of the working tree;
 #        ML2CANDLE=BIN uses that binary instead)
 # env:   BENCH_DIR (/tmp/llama_bench: exports, crates, times), REPEAT (10), DECODE (32), THREADS (nproc),
-#        STEPS (convert,latency), ENGINES (ts,dynamo,ts_nofuse,dynamo_nofuse,hand), WAIT_LOAD (wait up to
+#        STEPS (convert,latency), ENGINES (ts,dynamo,ts_nofuse,dynamo_nofuse,ts_kcpu,dynamo_kcpu,hand), WAIT_LOAD (wait up to
 #        10 min for the 1-minute load average to fall below it before each timed step; off by default),
 #        CARGO_TARGET_DIR (default ./target), PYTHON_TORCH (.venv/bin/python, for the export).
 set -euo pipefail
@@ -25,7 +26,7 @@ repeat=${REPEAT:-10}
 decode=${DECODE:-32}
 threads=${THREADS:-$(nproc)}
 steps=${STEPS:-convert,latency}
-engines=${ENGINES:-ts,dynamo,ts_nofuse,dynamo_nofuse,hand}
+engines=${ENGINES:-ts,dynamo,ts_nofuse,dynamo_nofuse,ts_kcpu,dynamo_kcpu,hand}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 export RAYON_NUM_THREADS=$threads OMP_NUM_THREADS=$threads
 
@@ -62,6 +63,8 @@ if has convert; then
     "$m2c" "$dir/llama_last_$exp.onnx" -o "$dir/crates/bench_llama_$exp" --force --name "bench_llama_$exp" >/dev/null
     "$m2c" "$dir/llama_last_$exp.onnx" -o "$dir/crates/bench_llama_${exp}_nofuse" --force --no-fuse \
       --name "bench_llama_${exp}_nofuse" >/dev/null
+    "$m2c" "$dir/llama_last_$exp.onnx" -o "$dir/crates/bench_llama_${exp}_kcpu" --force --kernels cpu \
+      --name "bench_llama_${exp}_kcpu" >/dev/null
   done
 fi
 
@@ -80,6 +83,6 @@ if has latency; then
     echo "batch $b: load after $(load)"
   done
   echo
-  python3 bench/latency_table.py "$raw" --ratio-to hand --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),hand=candle-transformers llama"
+  python3 bench/latency_table.py "$raw" --ratio-to hand --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),ts_kcpu=generated fused + --kernels cpu (TorchScript),dynamo_kcpu=generated fused + --kernels cpu (dynamo),hand=candle-transformers llama"
   echo "(times: $raw)"
 fi

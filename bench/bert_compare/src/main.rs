@@ -12,6 +12,8 @@
 //! Engines:
 //!   ts, dynamo                 the generated crates (fused), from the TorchScript and the dynamo export
 //!   ts_nofuse, dynamo_nofuse   the same converted with --no-fuse
+//!   ts_kcpu, dynamo_kcpu       the same converted with --kernels cpu (fused groups as the LLVM backend's
+//!                              static library, called through CustomOp1 on the CPU)
 //!   hand                       candle-transformers 0.11's BertModel (+ the pooler, one Linear and tanh),
 //!                              loading the fused ts crate's model.safetensors
 //!   onnx_ts, onnx_dynamo       candle-onnx 0.11's simple_eval on DIR/bert_base_{ts,dynamo}_for_candle_onnx.onnx
@@ -103,6 +105,8 @@ fn engine(
         "dynamo" => generated!(bench_bert_dynamo),
         "ts_nofuse" => generated!(bench_bert_ts_nofuse),
         "dynamo_nofuse" => generated!(bench_bert_dynamo_nofuse),
+        "ts_kcpu" => generated!(bench_bert_ts_kcpu),
+        "dynamo_kcpu" => generated!(bench_bert_dynamo_kcpu),
         "hand" => {
             let m = HandBert::load(&weights("bench_bert_ts"), &dev)?;
             Box::new(move |x: &Inputs| m.forward(x))
@@ -165,7 +169,7 @@ fn main() -> Result<(), Error> {
     }
     let dir = std::path::PathBuf::from(&args[1]);
     let repeat: usize = args[3].parse()?;
-    let mut names = "ts,dynamo,ts_nofuse,dynamo_nofuse,hand,onnx_ts".to_string();
+    let mut names = "ts,dynamo,ts_nofuse,dynamo_nofuse,ts_kcpu,dynamo_kcpu,hand,onnx_ts".to_string();
     let mut onnx_dir = dir.parent().unwrap_or(&dir).to_path_buf();
     let mut save = None;
     let mut raw = None;

@@ -9,12 +9,14 @@
 //!
 //! Engines: ts, dynamo (the generated crates, fused; prefill through forward_with_mask, decoding through
 //! forward(ids, seqlen_offset)), ts_nofuse, dynamo_nofuse (converted with --no-fuse: no KV cache, prefill
-//! only) and hand (candle-transformers 0.11's llama::Llama on WEIGHTS.safetensors — HF names: the PyTorch
-//! state_dict or a generated crate's model.safetensors —, the config written by hand from
-//! bench/make_llama.py; it returns the last position's logits only).  The 1-minute load average is sampled
-//! every round.  Prints the median, the
-//! interquartile range and the process CPU time per engine, and the largest difference of the last
-//! position's logits from the first engine's; --raw appends every time to a JSON-lines file.
+//! only), ts_kcpu, dynamo_kcpu (fused and converted with --kernels cpu: the fused groups as the LLVM
+//! backend's static library) and hand (candle-transformers 0.11's llama::Llama on WEIGHTS.safetensors, which
+//! has HF names: the PyTorch state_dict or a generated crate's model.safetensors; the config written by hand
+//! from bench/make_llama.py; it returns the last position's logits only).
+//!
+//! Prints the median, the interquartile range and the process CPU time per engine, the largest difference
+//! of the last position's logits from the first engine's, and the spread of the 1-minute load average
+//! sampled every round; --raw appends every time to a JSON-lines file.
 use std::time::Instant;
 
 use candle_core::{DType, Device, IndexOp, Tensor, D};
@@ -69,6 +71,8 @@ macro_rules! unfused {
 }
 fused!(Ts, bench_llama_ts);
 fused!(Dynamo, bench_llama_dynamo);
+fused!(TsKcpu, bench_llama_ts_kcpu);
+fused!(DynamoKcpu, bench_llama_dynamo_kcpu);
 unfused!(TsNofuse, bench_llama_ts_nofuse);
 unfused!(DynamoNofuse, bench_llama_dynamo_nofuse);
 
@@ -143,6 +147,14 @@ fn engine(name: &str, dir: &std::path::Path, hf: &std::path::Path) -> R<Box<dyn 
         )?)),
         "dynamo_nofuse" => Box::new(DynamoNofuse(bench_llama_dynamo_nofuse::Model::load(
             w("bench_llama_dynamo_nofuse"),
+            &dev,
+        )?)),
+        "ts_kcpu" => Box::new(TsKcpu(bench_llama_ts_kcpu::Model::load(
+            w("bench_llama_ts_kcpu"),
+            &dev,
+        )?)),
+        "dynamo_kcpu" => Box::new(DynamoKcpu(bench_llama_dynamo_kcpu::Model::load(
+            w("bench_llama_dynamo_kcpu"),
             &dev,
         )?)),
         "hand" => Box::new(Hand::load(hf)?),
@@ -279,7 +291,7 @@ fn main() -> Result<(), Error> {
     let hf = std::path::PathBuf::from(&args[2]);
     let (batch, seq, repeat): (usize, usize, usize) =
         (args[3].parse()?, args[4].parse()?, args[5].parse()?);
-    let mut names = "ts,dynamo,ts_nofuse,dynamo_nofuse,hand".to_string();
+    let mut names = "ts,dynamo,ts_nofuse,dynamo_nofuse,ts_kcpu,dynamo_kcpu,hand".to_string();
     let (mut decode, mut raw) = (0usize, None);
     let mut rest = args[6..].iter();
     while let Some(a) = rest.next() {
