@@ -159,7 +159,8 @@ def test_parity(workspace, fixture, variant):
 @pytest.mark.parametrize("fixture", [fx for fx in fixtures() if "kernels_cpu" in variants(fx)])
 def test_kernels_cpu_linked(workspace, fixture):
     """The --kernels cpu crate's example links its library (build.rs found the x86-64 Linux target): the
-    kernels' symbols, prefixed with the crate's name, are in the binary test_parity ran."""
+    kernels' symbols, prefixed with the crate's name, are in the binary test_parity ran; and its x86-64-v2
+    objects (ML2CANDLE_CPU_VARIANT) match ONNX Runtime too."""
     import platform
     if platform.machine() != "x86_64" or platform.system() != "Linux":
         pytest.skip("the library is x86-64 Linux code: build.rs leaves it out here")
@@ -168,6 +169,16 @@ def test_kernels_cpu_linked(workspace, fixture):
     assert r.returncode == 0, r.stderr[-3000:]
     binary = (TARGET / "release" / "examples" / "run").read_bytes()
     assert (crate_name(fixture, "kernels_cpu") + "_m2c_").encode() in binary, "the CPU kernels are not linked"
+    # the x86-64-v2 objects, which this CPU would not pick, on the first case
+    case = cases(fixture)[0]
+    out = WORK / f"{crate_dir(fixture, 'kernels_cpu')}.{case}.v2.safetensors"
+    r = subprocess.run(["cargo", "run", "--release", "-q", "-p", crate_name(fixture, "kernels_cpu"), "--example", "run",
+                        "--", str(MODELS / fixture / f"{case}.in.safetensors"), str(out)], cwd=WORK,
+                       env=dict(workspace["env"], ML2CANDLE_CPU_VARIANT="x86-64-v2"), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got, ref = load_file(str(out)), load_file(str(MODELS / fixture / f"{case}.out.safetensors"))
+    for name, expected in ref.items():
+        compare(got[name], expected, f"{case}/{name} (x86-64-v2 kernels)")
 
 
 def checkpoint_fixtures():

@@ -27,12 +27,14 @@ impl Args {
     }
 }
 
-/// Whether this CPU runs the x86-64-v3 objects (AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE), checked once.
+/// Whether this CPU runs the x86-64-v3 objects (AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE), checked once;
+/// `ML2CANDLE_CPU_VARIANT=x86-64-v2` takes the x86-64-v2 ones anyway (to test them).
 #[cfg(m2c_cpu_kernels)]
 fn x86_64_v3() -> bool {
     static V3: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *V3.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2")
+        std::env::var_os("ML2CANDLE_CPU_VARIANT").as_deref() != Some(std::ffi::OsStr::new("x86-64-v2"))
+            && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
             && std::arch::is_x86_feature_detected!("f16c")
             && std::arch::is_x86_feature_detected!("bmi1")
