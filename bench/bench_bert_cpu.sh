@@ -8,8 +8,10 @@
 #            --kernels cpu, both exporters),
 #            candle-transformers 0.11's BertModel on the same model.safetensors, candle-onnx 0.11's
 #            simple_eval and ONNX Runtime; batch 1 and 8, sequence 128; median of REPEAT runs after a
-#            warm-up.  The Rust engines run interleaved in one process (bench/bert_compare); ONNX Runtime
-#            runs half its runs just before and half just after them.
+#            warm-up.  The Rust engines run interleaved in one process (bench/bert_compare), REPEAT/2 rounds
+#            with the engine list in order and REPEAT/2 with it reversed (the load order biases an engine's
+#            times by a few percent on a shared machine); ONNX Runtime runs half its runs just before and
+#            half just after them.
 #
 # usage: bench/bench_bert_cpu.sh [BUILD_DIR]      (default build-bench: a Release build of the working tree;
 #        ML2CANDLE=BIN uses that binary instead)
@@ -43,7 +45,7 @@ quiet() {
 }
 has() { [[ ",$steps," == *",$1,"* ]]; }
 
-echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc) cores," \
+echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc --all) cores," \
   "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); $(date -u '+%Y-%m-%d %H:%M UTC');" \
   "threads $threads; load $(load)"
 
@@ -124,6 +126,7 @@ for b in (1, 8):
 PY
   raw=$dir/latency_$(date +%Y%m%d_%H%M%S).jsonl
   half=$(( (repeat + 1) / 2 ))
+  reversed=$(tr ',' '\n' <<<"$engines" | tac | paste -sd, -)
   for b in 1 8; do
     in=$dir/inputs_b$b.safetensors
     quiet
@@ -131,8 +134,12 @@ PY
     for exp in ts dynamo; do
       $py bench/ort_time.py "ort_$exp" "$dir/bert_base_$exp.onnx" "$in" "$half" --threads "$threads" --raw "$raw"
     done
-    "$CARGO_TARGET_DIR/release/bench_bert_compare" "$dir/crates" "$in" "$repeat" --engines "$engines" \
+    # the list forward, then reversed (where an engine sits in the load order moves its times a little), the
+    # second run compared with the first one's outputs
+    "$CARGO_TARGET_DIR/release/bench_bert_compare" "$dir/crates" "$in" "$half" --engines "$engines" \
       --onnx "$dir" --raw "$raw" --save "$dir/out_b$b.safetensors"
+    "$CARGO_TARGET_DIR/release/bench_bert_compare" "$dir/crates" "$in" "$half" --engines "$reversed" \
+      --onnx "$dir" --raw "$raw" --ref "$dir/out_b$b.safetensors"
     for exp in ts dynamo; do
       $py bench/ort_time.py "ort_$exp" "$dir/bert_base_$exp.onnx" "$in" "$half" --threads "$threads" --raw "$raw" \
         --ref "$dir/out_b$b.safetensors"
@@ -140,6 +147,6 @@ PY
     echo "batch $b: load after $(load)"
   done
   echo
-  python3 bench/latency_table.py "$raw" --ratio-to hand --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),ts_kcpu=generated fused + --kernels cpu (TorchScript),dynamo_kcpu=generated fused + --kernels cpu (dynamo),hand=candle-transformers BertModel + pooler,onnx_ts=candle-onnx simple_eval (TorchScript),ort_ts=ONNX Runtime (TorchScript),ort_dynamo=ONNX Runtime (dynamo)"
+  python3 bench/latency_table.py "$raw" --ratio-to hand --runs --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),ts_kcpu=generated fused + --kernels cpu (TorchScript),dynamo_kcpu=generated fused + --kernels cpu (dynamo),hand=candle-transformers BertModel + pooler,onnx_ts=candle-onnx simple_eval (TorchScript),ort_ts=ONNX Runtime (TorchScript),ort_dynamo=ONNX Runtime (dynamo)"
   echo "(times: $raw)"
 fi

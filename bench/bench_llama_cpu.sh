@@ -6,8 +6,10 @@
 #            generation loop and candle-transformers' llama compute them), fused, --no-fuse and fused with
 #            --kernels cpu (the LLVM backend's kernels), both exporters
 #   latency  bench/llama_compare, every engine interleaved in one process: prefill of BATCH x SEQ tokens
-#            (batch 1 and 8, sequence 128) for REPEAT rounds after a warm-up, then DECODE greedy KV-cache steps
-#            at batch 1 (the fused crates and candle-transformers; --no-fuse crates have no KV cache).
+#            (batch 1 and 8, sequence 128) for REPEAT/2 rounds after a warm-up, then DECODE greedy KV-cache
+#            steps at batch 1 (the fused crates and candle-transformers; --no-fuse crates have no KV cache);
+#            run twice, the engine list in order and reversed (the load order biases an engine's times by a
+#            few percent on a shared machine), the times pooled; differences are from each run's first engine.
 #            candle-transformers' llama loads the fused TorchScript crate's model.safetensors (HF names).
 #
 # usage: bench/bench_llama_cpu.sh [BUILD_DIR]      (default build-bench: a Release build of the working tree;
@@ -41,7 +43,7 @@ quiet() {
 }
 has() { [[ ",$steps," == *",$1,"* ]]; }
 
-echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc) cores," \
+echo "machine: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(nproc --all) cores," \
   "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); $(date -u '+%Y-%m-%d %H:%M UTC');" \
   "threads $threads; load $(load)"
 
@@ -73,16 +75,21 @@ if has latency; then
   cargo build -q --release --manifest-path bench/llama_compare/Cargo.toml
   raw=$dir/latency_$(date +%Y%m%d_%H%M%S).jsonl
   weights=$dir/crates/bench_llama_ts/model.safetensors
+  half=$(( (repeat + 1) / 2 ))
+  reversed=$(tr ',' '\n' <<<"$engines" | tac | paste -sd, -)
   for b in 1 8; do
     quiet
     echo "batch $b: load before $(load)"
     extra=()
     [ "$b" = 1 ] && [ "$decode" -gt 0 ] && extra=(--decode "$decode")
-    "$CARGO_TARGET_DIR/release/bench_llama_compare" "$dir/crates" "$weights" "$b" 128 "$repeat" \
-      --engines "$engines" --raw "$raw" "${extra[@]}"
+    # the list forward, then reversed (where an engine sits in the load order moves its times a little)
+    for order in "$engines" "$reversed"; do
+      "$CARGO_TARGET_DIR/release/bench_llama_compare" "$dir/crates" "$weights" "$b" 128 "$half" \
+        --engines "$order" --raw "$raw" "${extra[@]}"
+    done
     echo "batch $b: load after $(load)"
   done
   echo
-  python3 bench/latency_table.py "$raw" --ratio-to hand --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),ts_kcpu=generated fused + --kernels cpu (TorchScript),dynamo_kcpu=generated fused + --kernels cpu (dynamo),hand=candle-transformers llama"
+  python3 bench/latency_table.py "$raw" --ratio-to hand --runs --labels "ts=generated fused (TorchScript export),dynamo=generated fused (dynamo export),ts_nofuse=generated --no-fuse (TorchScript),dynamo_nofuse=generated --no-fuse (dynamo),ts_kcpu=generated fused + --kernels cpu (TorchScript),dynamo_kcpu=generated fused + --kernels cpu (dynamo),hand=candle-transformers llama"
   echo "(times: $raw)"
 fi

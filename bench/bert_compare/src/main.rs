@@ -1,13 +1,18 @@
 //! bench_bert_compare CRATES_DIR INPUTS.safetensors REPEAT [--engines a,b,..] [--onnx DIR] [--save OUT.safetensors]
-//!     [--raw TIMES.jsonl]
+//!     [--ref REF.safetensors] [--raw TIMES.jsonl]
 //!
 //! CPU latency of BERT-base through several engines, interleaved in one process so that every engine sees
 //! the same machine load: each round runs every engine once (the order rotates from round to round), the
 //! first round is the warm-up and is not counted. Prints one line per engine with the median, the
 //! interquartile range, the median process CPU time (all threads, spin-waiting included: with one
-//! thread it is the work itself, little disturbed by other processes) and the largest difference of the outputs from the first engine's; --raw appends
-//! every time to a JSON-lines file (bench/latency_table.py makes the table), --save writes the first
-//! engine's outputs.
+//! thread it is the work itself, little disturbed by other processes) and the largest difference of the
+//! outputs from the first engine's (or from REF's, --ref: outputs an earlier run saved); --raw appends every
+//! time to a JSON-lines file (bench/latency_table.py makes the table), --save writes the first engine's
+//! outputs.
+//!
+//! The engines are loaded in the order given, and where an engine sits in that order can move its times by
+//! a few percent on a shared machine (seen on the 2-core VM of bench/RESULTS.md with identical code under
+//! two names); bench/bench_bert_cpu.sh therefore runs the list forward and reversed and pools the times.
 //!
 //! Engines:
 //!   ts, dynamo                 the generated crates (fused), from the TorchScript and the dynamo export
@@ -165,13 +170,15 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        return Err("usage: bench_bert_compare CRATES_DIR INPUTS.safetensors REPEAT [--engines a,b] [--onnx DIR] [--save OUT]".into());
+        return Err("usage: bench_bert_compare CRATES_DIR INPUTS.safetensors REPEAT [--engines a,b] [--onnx DIR] [--save OUT] [--ref REF] [--raw TIMES]".into());
     }
     let dir = std::path::PathBuf::from(&args[1]);
     let repeat: usize = args[3].parse()?;
-    let mut names = "ts,dynamo,ts_nofuse,dynamo_nofuse,ts_kcpu,dynamo_kcpu,hand,onnx_ts".to_string();
+    let mut names =
+        "ts,dynamo,ts_nofuse,dynamo_nofuse,ts_kcpu,dynamo_kcpu,hand,onnx_ts".to_string();
     let mut onnx_dir = dir.parent().unwrap_or(&dir).to_path_buf();
     let mut save = None;
+    let mut reference = None;
     let mut raw = None;
     let mut rest = args[4..].iter();
     while let Some(a) = rest.next() {
@@ -180,6 +187,7 @@ fn main() -> Result<(), Error> {
             "--engines" => names = value()?.clone(),
             "--onnx" => onnx_dir = value()?.into(),
             "--save" => save = Some(value()?.clone()),
+            "--ref" => reference = Some(value()?.clone()),
             "--raw" => raw = Some(value()?.clone()),
             _ => return Err(format!("unknown argument {a}").into()),
         }
@@ -205,7 +213,19 @@ fn main() -> Result<(), Error> {
     let mut times = vec![Vec::new(); engines.len()];
     let mut cpu_times = vec![Vec::new(); engines.len()];
     let mut diffs = vec![(0f32, 0f32); engines.len()];
-    let mut first: Option<Outputs> = None;
+    // the outputs every engine is compared with: REF's, else the first engine's (it runs first in round 0)
+    let mut first: Option<Outputs> = match &reference {
+        Some(path) => {
+            let r = candle_core::safetensors::load(path, &dev)?;
+            let get = |n: &str| r.get(n).cloned().ok_or(format!("{path} has no {n}"));
+            Some((get("last_hidden_state")?, get("pooler_output")?))
+        }
+        None => None,
+    };
+    let vs = match &reference {
+        Some(path) => path.clone(),
+        None => names.split(',').next().unwrap_or("").to_string(),
+    };
     let mut loads = Vec::new();
     for round in 0..=repeat {
         loads.push(load1());
@@ -217,13 +237,12 @@ fn main() -> Result<(), Error> {
             let secs = start.elapsed().as_secs_f64();
             let cpu = cpu_seconds() - cpu0;
             if round == 0 {
-                // warm-up: not timed; check the outputs against the first engine's instead
-                if e == 0 {
-                    first = Some(out);
-                } else {
-                    // engine 0 runs first in round 0
-                    let f = first.as_ref().ok_or("no reference output")?;
-                    diffs[e] = (max_abs_diff(&out.0, &f.0)?, max_abs_diff(&out.1, &f.1)?);
+                // warm-up: not timed; check the outputs against the reference instead
+                match &first {
+                    None => first = Some(out),
+                    Some(f) => {
+                        diffs[e] = (max_abs_diff(&out.0, &f.0)?, max_abs_diff(&out.1, &f.1)?)
+                    }
                 }
             } else {
                 times[e].push(secs * 1e3);
@@ -256,7 +275,7 @@ fn main() -> Result<(), Error> {
             t[0],
             quantile(&cpu_times[k], 0.5),
             t.len(),
-            engines[0].name,
+            vs,
             diffs[k].0,
             diffs[k].1
         );
@@ -279,7 +298,7 @@ fn main() -> Result<(), Error> {
                 cpu.join(", "),
                 diffs[k].0,
                 diffs[k].1,
-                engines[0].name,
+                vs,
                 loads.iter().map(|l| format!("{l:.2}")).collect::<Vec<_>>().join(", ")
             )?;
         }
