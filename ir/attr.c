@@ -15,7 +15,15 @@ int64_t ir_attr_int(const IrNode *n, const char *name, int64_t dflt)
     const IrAttr *a = ir_attr(n, name);
     if (!a) return dflt;
     if (a->kind == ATTR_INT) return a->u.i;
-    if (a->kind == ATTR_FLOAT) return (int64_t)a->u.f;
+    if (a->kind == ATTR_FLOAT) {
+        /* a float where an int is expected: saturate, since converting one outside int64's range is undefined
+         * (the callers range-check the result like any int attribute) */
+        double f = a->u.f;
+        if (f != f) return dflt;
+        if (f >= 9223372036854775807.0) return INT64_MAX;
+        if (f <= -9223372036854775808.0) return INT64_MIN;
+        return (int64_t)f;
+    }
     return dflt;
 }
 

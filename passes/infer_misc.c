@@ -130,7 +130,7 @@ bool infer_dft(IrGraph *g, IrNode *n)
     const IrValue *x = infer_in(g, n, 0);
     if (!infer_check_dtype(n, x, "input", INFER_FLOAT)) return false;
     int r = x->rank;
-    int64_t last, axis;
+    int64_t last, axis = 0;   /* 0 until known: a runtime axis leaves it unused */
     if (r < 2)
         return infer_error(n, "expects an input of rank >= 2 (signal dims, then 1 or 2), has shape %s",
                            infer_value_shape_str(g, x));
